@@ -1,0 +1,198 @@
+//! The bpf_conformance suite's `.data` test format and how a test is judged.
+//!
+//! Format (from the suite): `#` starts a comment; a line containing `--` starts a section,
+//! classified by substring in this order: `asm`, `result`, `mem`, `raw`, `no register offset`
+//! (ignored), ` c` (C source, ignored), `error`; any other directive makes the test skipped.
+//! `-- raw` (64-bit little-endian instruction words) overrides `-- asm`.
+
+use crate::asm::{assemble, Syntax};
+use crate::interp::run_conformance;
+use crate::isa::Insn;
+
+/// A parsed test file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TestCase {
+    /// Assembler text of `-- asm`.
+    pub asm: Option<String>,
+    /// Instruction words of `-- raw`.
+    pub raw: Option<Vec<u64>>,
+    /// Initial memory of `-- mem`.
+    pub mem: Vec<u8>,
+    /// Expected r0.
+    pub result: Option<u64>,
+    /// Expected error text.
+    pub error: Option<String>,
+    /// Why the file cannot be run, if it cannot (unknown directive, nothing to check).
+    pub skip: Option<String>,
+}
+
+/// The verdict on one test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Expected result (or expected failure) observed.
+    Pass,
+    /// Something else happened; the reason says what.
+    Fail(String),
+    /// Not run, for the stated reason.
+    Skip(String),
+}
+
+#[derive(PartialEq)]
+enum Section {
+    None,
+    Asm,
+    Result,
+    Mem,
+    Raw,
+    Ignored,
+    Error,
+}
+
+fn parse_u64(tok: &str) -> Result<u64, String> {
+    let t = tok.trim();
+    if t.contains("0x") || t.contains("0X") {
+        let (neg, body) = match t.strip_prefix('-') {
+            Some(b) => (true, b),
+            None => (false, t),
+        };
+        let h = body.trim_start_matches("0x").trim_start_matches("0X");
+        let v = u64::from_str_radix(h, 16).map_err(|e| format!("bad hex number '{t}': {e}"))?;
+        Ok(if neg { v.wrapping_neg() } else { v })
+    } else {
+        let v: i128 = t.parse().map_err(|e| format!("bad number '{t}': {e}"))?;
+        if v < i64::MIN as i128 || v > u64::MAX as i128 {
+            return Err(format!("number out of 64-bit range: {t}"));
+        }
+        Ok(v as u64)
+    }
+}
+
+/// Parses the text of a `.data` file.
+pub fn parse_data(text: &str) -> Result<TestCase, String> {
+    let mut tc = TestCase::default();
+    let mut section = Section::None;
+    let mut asm = String::new();
+    let mut has_asm = false;
+    let mut raw: Vec<u64> = Vec::new();
+    let mut has_raw = false;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        let line = match line.find('#') {
+            Some(p) => &line[..p],
+            None => line,
+        };
+        if line.contains("--") {
+            section = if line.contains("asm") {
+                has_asm = true;
+                Section::Asm
+            } else if line.contains("result") {
+                Section::Result
+            } else if line.contains("mem") {
+                Section::Mem
+            } else if line.contains("raw") {
+                has_raw = true;
+                Section::Raw
+            } else if line.contains("no register offset") || line.contains(" c") {
+                Section::Ignored
+            } else if line.contains("error") {
+                Section::Error
+            } else {
+                tc.skip = Some(format!("unknown directive '{}' on line {}", line.trim(), n + 1));
+                return Ok(tc);
+            };
+            continue;
+        }
+        match section {
+            Section::Asm => {
+                asm.push_str(line);
+                asm.push('\n');
+            }
+            Section::Result => {
+                if !line.trim().is_empty() {
+                    tc.result = Some(parse_u64(line).map_err(|e| format!("line {}: {e}", n + 1))?);
+                }
+            }
+            Section::Mem => {
+                for tok in line.split_whitespace() {
+                    let b =
+                        u8::from_str_radix(tok, 16).map_err(|_| format!("line {}: bad memory byte '{tok}'", n + 1))?;
+                    tc.mem.push(b);
+                }
+            }
+            Section::Raw => {
+                for tok in line.split_whitespace() {
+                    raw.push(parse_u64(tok).map_err(|e| format!("line {}: {e}", n + 1))?);
+                }
+            }
+            Section::Error => {
+                if !line.trim().is_empty() {
+                    tc.error = Some(line.trim().to_string());
+                }
+            }
+            Section::Ignored | Section::None => {}
+        }
+    }
+    if has_asm {
+        tc.asm = Some(asm);
+    }
+    if has_raw && !raw.is_empty() {
+        tc.raw = Some(raw);
+    }
+    if tc.result.is_none() && tc.error.is_none() {
+        tc.skip = Some("no result or error".into());
+    }
+    Ok(tc)
+}
+
+impl TestCase {
+    /// The program: `-- raw` if present, else the assembled `-- asm`.
+    pub fn program(&self) -> Result<Vec<Insn>, String> {
+        if let Some(raw) = &self.raw {
+            return Ok(raw.iter().map(|w| Insn::from_u64(*w)).collect());
+        }
+        match &self.asm {
+            Some(a) => assemble(a, Syntax::Conformance).map_err(|e| format!("assembler: {e}")),
+            None => Err("no BPF instructions".into()),
+        }
+    }
+
+    /// Runs the test through the interpreter and judges it.
+    pub fn run(&self) -> Outcome {
+        if let Some(s) = &self.skip {
+            return Outcome::Skip(s.clone());
+        }
+        let prog = match self.program() {
+            Ok(p) if p.is_empty() => return Outcome::Skip("no BPF instructions".into()),
+            Ok(p) => p,
+            Err(e) => {
+                return match &self.error {
+                    Some(_) => Outcome::Pass,
+                    None => Outcome::Fail(e),
+                }
+            }
+        };
+        match (run_conformance(&prog, self.mem.clone()), self.result, &self.error) {
+            (Ok(r), Some(want), _) if r.r0 == want => Outcome::Pass,
+            (Ok(r), Some(want), _) => Outcome::Fail(format!("r0 = {:#x}, expected {want:#x}", r.r0)),
+            (Ok(r), None, Some(e)) => Outcome::Fail(format!("r0 = {:#x}, expected error '{e}'", r.r0)),
+            (Err(_), _, Some(_)) => Outcome::Pass,
+            (Err(e), _, None) => Outcome::Fail(format!("error: {e}")),
+            (Ok(_), None, None) => Outcome::Skip("no result or error".into()),
+        }
+    }
+}
+
+/// Parses the plugin protocol's hex text (pairs of hex digits separated by any whitespace).
+pub fn parse_hex_bytes(text: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err("odd number of hex digits".into());
+    }
+    digits
+        .chunks(2)
+        .map(|p| {
+            let s = std::str::from_utf8(p).map_err(|_| "non-ASCII input".to_string())?;
+            u8::from_str_radix(s, 16).map_err(|_| format!("bad hex byte '{s}'"))
+        })
+        .collect()
+}

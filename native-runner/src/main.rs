@@ -1,1 +1,48 @@
-fn main() {}
+//! `fsession-lab`: the command-line front end of fsession-lab.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// fsession-lab: the Linux fsession machinery (BPF programs, verifier fixups, trampolines),
+/// visible and checkable without a kernel.
+#[derive(Parser)]
+#[command(name = "fsession-lab", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run bpf_conformance `.data` files through the interpreter.
+    Conformance(cmd::conformance::Args),
+    /// Act as a bpf_conformance plugin: program as hex on stdin, r0 in hex on stdout.
+    #[command(name = "conformance-plugin", disable_help_flag = true)]
+    ConformancePlugin(cmd::plugin::Args),
+    /// Assemble a program (kernel or conformance syntax) to hex, raw bytes or the other syntax.
+    Asm(cmd::asm::AsmArgs),
+    /// Disassemble a program given as raw bytes or hex text.
+    Disasm(cmd::asm::DisasmArgs),
+    /// Execute a program in the interpreter with the conformance environment.
+    Exec(cmd::asm::ExecArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Conformance(a) => cmd::conformance::run(a),
+        Command::ConformancePlugin(a) => cmd::plugin::run(a),
+        Command::Asm(a) => cmd::asm::asm(a),
+        Command::Disasm(a) => cmd::asm::disasm(a),
+        Command::Exec(a) => cmd::asm::exec(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("fsession-lab: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

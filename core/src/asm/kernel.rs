@@ -352,6 +352,19 @@ fn parse_target(cur: &mut Cursor) -> Result<(Target, usize), AsmError> {
     Err(cur.error("expected a jump target (pc+N or a label)"))
 }
 
+/// A register of the given width or an immediate; a word that is not a register is an error
+/// about the register, not about a missing number.
+fn parse_operand(cur: &mut Cursor, wide: bool) -> Result<Operand, AsmError> {
+    cur.skip_ws();
+    if cur.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+        let p = cur.pos();
+        let (w2, r) = parse_reg(cur)?;
+        check_same_width(cur, p, wide, w2)?;
+        return Ok(Operand::Reg(r));
+    }
+    Ok(Operand::Imm(cur.imm32()?))
+}
+
 fn check_same_width(cur: &Cursor, pos: usize, a: bool, b: bool) -> Result<(), AsmError> {
     if a != b {
         Err(cur.error_at(pos, "mixed register widths: use rN with rN or wN with wN"))
@@ -411,14 +424,7 @@ pub(crate) fn parse_line(cur: &mut Cursor) -> Result<LineItem, AsmError> {
                 .map(|(_, c)| *c)
                 .ok_or_else(|| cur.error("expected a comparison operator"))?;
             cur.skip_ws();
-            let src = if peek_reg(cur) {
-                let q = cur.pos();
-                let (w2, r) = parse_reg(cur)?;
-                check_same_width(cur, q, wide, w2)?;
-                Operand::Reg(r)
-            } else {
-                Operand::Imm(cur.imm32()?)
-            };
+            let src = parse_operand(cur, wide)?;
             let _ = p;
             cur.skip_ws();
             let (g, _) = cur.ident().ok_or_else(|| cur.error("expected 'goto'"))?;
@@ -529,14 +535,7 @@ fn parse_reg_stmt(cur: &mut Cursor, start: usize, wide: bool, dst: u8) -> Result
     cur.skip_ws();
     let alu = |op, src| LineItem::Instr(Instr::Alu { wide, op, dst, src }, None);
     if let Some((_, op)) = ALU_OPS.iter().find(|(s, _)| cur.eat(s)) {
-        cur.skip_ws();
-        if peek_reg(cur) {
-            let p = cur.pos();
-            let (w2, r) = parse_reg(cur)?;
-            check_same_width(cur, p, wide, w2)?;
-            return Ok(alu(*op, Operand::Reg(r)));
-        }
-        return Ok(alu(*op, Operand::Imm(cur.imm32()?)));
+        return Ok(alu(*op, parse_operand(cur, wide)?));
     }
     cur.expect("=")?;
     cur.skip_ws();

@@ -742,8 +742,8 @@ impl Instr {
                         })
                     }
                     BPF_ATOMIC if matches!(size, Size::W | Size::DW) => {
-                        let fetch = i.imm & BPF_FETCH != 0;
-                        let op = match i.imm & !BPF_FETCH {
+                        let fetch = i.imm & i32::from(BPF_FETCH) != 0;
+                        let op = match i.imm & !i32::from(BPF_FETCH) {
                             0x00 => AtomicOp::Add,
                             0x50 => AtomicOp::And,
                             0x40 => AtomicOp::Or,
@@ -846,7 +846,7 @@ impl Instr {
                     AtomicOp::Cmpxchg => 0xf0,
                 };
                 let fetch = fetch || matches!(op, AtomicOp::Xchg | AtomicOp::Cmpxchg);
-                let imm = base | if fetch { BPF_FETCH } else { 0 };
+                let imm = base | if fetch { i32::from(BPF_FETCH) } else { 0 };
                 Insn::new(BPF_STX | BPF_ATOMIC | size.code(), dst, src, off, imm)
             }
             Instr::LdAbs { size, imm } => Insn::new(BPF_LD | BPF_ABS | size.code(), 0, 0, 0, imm),

@@ -93,8 +93,8 @@ pub const fn BPF_ST_MEM(size: u8, dst: u8, off: i16, imm: i32) -> Insn {
     Insn::new(BPF_ST | size | BPF_MEM, dst, 0, off, imm)
 }
 /// Atomic operation (`op` is the imm field: `BPF_ADD`, `BPF_AND | BPF_FETCH`, `BPF_XCHG`, ...).
-pub const fn BPF_ATOMIC_OP(size: u8, op: i32, dst: u8, src: u8, off: i16) -> Insn {
-    Insn::new(BPF_STX | size | BPF_ATOMIC, dst, src, off, op)
+pub const fn BPF_ATOMIC_OP(size: u8, op: u8, dst: u8, src: u8, off: i16) -> Insn {
+    Insn::new(BPF_STX | size | BPF_ATOMIC, dst, src, off, op as i32)
 }
 /// `if dst op src goto pc+off` (64-bit compare).
 pub const fn BPF_JMP_REG(op: u8, dst: u8, src: u8, off: i16) -> Insn {

@@ -142,11 +142,11 @@ pub const BPF_JSLE: u8 = 0xd0;
 
 // ---- atomic operations (imm field of BPF_ATOMIC) ----
 /// Modifier: the old value is returned in `src`.
-pub const BPF_FETCH: i32 = 0x01;
+pub const BPF_FETCH: u8 = 0x01;
 /// Atomic exchange (always fetches).
-pub const BPF_XCHG: i32 = 0xe0 | BPF_FETCH;
+pub const BPF_XCHG: u8 = 0xe0 | BPF_FETCH;
 /// Atomic compare-and-exchange (compares with r0, returns old value in r0).
-pub const BPF_CMPXCHG: i32 = 0xf0 | BPF_FETCH;
+pub const BPF_CMPXCHG: u8 = 0xf0 | BPF_FETCH;
 
 // ---- src_reg values with special meaning ----
 /// `BPF_CALL` src: helper function by id.

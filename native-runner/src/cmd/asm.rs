@@ -1,0 +1,184 @@
+//! `asm`, `disasm` and `exec`: the instruction set tools.
+
+use super::CmdResult;
+use fsession_core::asm::{assemble, disassemble, disassemble_numbered, Syntax};
+use fsession_core::conformance::parse_hex_bytes;
+use fsession_core::interp::run_conformance;
+use fsession_core::isa::{decode, encode, Insn};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn read_input(path: &Option<PathBuf>) -> Result<Vec<u8>, String> {
+    match path {
+        Some(p) if p.as_os_str() != "-" => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display())),
+        _ => {
+            let mut v = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut v)
+                .map_err(|e| format!("stdin: {e}"))?;
+            Ok(v)
+        }
+    }
+}
+
+fn name(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "<stdin>".into())
+}
+
+/// Output forms of `asm`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum AsmOutput {
+    /// Hex bytes, one instruction slot per line.
+    Hex,
+    /// Raw little-endian bytes.
+    Raw,
+    /// Text in the kernel syntax.
+    Kernel,
+    /// Text in the conformance syntax.
+    Conformance,
+}
+
+/// Arguments of `asm`.
+#[derive(clap::Args)]
+pub struct AsmArgs {
+    /// Source file (default: stdin).
+    file: Option<PathBuf>,
+    /// Input syntax.
+    #[arg(long, default_value = "kernel")]
+    syntax: Syntax,
+    /// Output form.
+    #[arg(long, value_enum, default_value = "hex")]
+    to: AsmOutput,
+}
+
+fn print_program(insns: &[Insn], to: AsmOutput) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    let res = match to {
+        AsmOutput::Raw => out.write_all(&encode(insns)),
+        AsmOutput::Hex => insns.iter().try_for_each(|i| {
+            let b = i.to_bytes();
+            writeln!(
+                out,
+                "{}",
+                b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+            )
+        }),
+        AsmOutput::Kernel | AsmOutput::Conformance => {
+            let syntax = if matches!(to, AsmOutput::Kernel) {
+                Syntax::Kernel
+            } else {
+                Syntax::Conformance
+            };
+            let text = disassemble(insns, syntax).map_err(|e| e.to_string())?;
+            out.write_all(text.as_bytes())
+        }
+    };
+    res.map_err(|e| format!("stdout: {e}"))
+}
+
+/// Assembles a file.
+pub fn asm(a: AsmArgs) -> CmdResult {
+    let src = read_input(&a.file)?;
+    let text = String::from_utf8(src).map_err(|_| format!("{}: not UTF-8 text", name(&a.file)))?;
+    let insns =
+        assemble(&text, a.syntax).map_err(|e| format!("{}:{}:{}: {}", name(&a.file), e.line, e.column, e.message))?;
+    print_program(&insns, a.to)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Input forms of `disasm` and `exec`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ProgInput {
+    /// Raw bytes if the file is not hex text, else hex.
+    Auto,
+    /// Hex text (pairs of digits, any whitespace).
+    Hex,
+    /// Raw little-endian bytes.
+    Raw,
+}
+
+/// Arguments of `disasm`.
+#[derive(clap::Args)]
+pub struct DisasmArgs {
+    /// Program file (default: stdin).
+    file: Option<PathBuf>,
+    /// Input form.
+    #[arg(long = "from", value_enum, default_value = "auto")]
+    from: ProgInput,
+    /// Output syntax.
+    #[arg(long, default_value = "kernel")]
+    syntax: Syntax,
+    /// Prefix each line with its slot index (bpftool style).
+    #[arg(short = 'n', long)]
+    numbered: bool,
+}
+
+fn read_program(file: &Option<PathBuf>, from: ProgInput) -> Result<Vec<Insn>, String> {
+    let data = read_input(file)?;
+    let is_hex_text = data.iter().all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
+    let bytes = match from {
+        ProgInput::Raw => data,
+        ProgInput::Hex => parse_hex_bytes(&String::from_utf8_lossy(&data))?,
+        ProgInput::Auto if is_hex_text && !data.is_empty() => parse_hex_bytes(&String::from_utf8_lossy(&data))?,
+        ProgInput::Auto => data,
+    };
+    decode(&bytes).map_err(|e| format!("{}: {e}", name(file)))
+}
+
+/// Disassembles a file.
+pub fn disasm(a: DisasmArgs) -> CmdResult {
+    let insns = read_program(&a.file, a.from)?;
+    let text = if a.numbered {
+        disassemble_numbered(&insns, a.syntax)
+    } else {
+        disassemble(&insns, a.syntax)
+    }
+    .map_err(|e| e.to_string())?;
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `exec`.
+#[derive(clap::Args)]
+pub struct ExecArgs {
+    /// Program source (text in --syntax) or, with --from, a binary/hex program.
+    file: Option<PathBuf>,
+    /// Syntax of a text program.
+    #[arg(long, default_value = "kernel")]
+    syntax: Syntax,
+    /// Read a binary or hex program instead of text.
+    #[arg(long = "from", value_enum)]
+    from: Option<ProgInput>,
+    /// Input memory as hex bytes (r1 points to it, r2 holds its length).
+    #[arg(long, default_value = "")]
+    mem: String,
+}
+
+/// Executes a program.
+pub fn exec(a: ExecArgs) -> CmdResult {
+    let insns = match a.from {
+        Some(f) => read_program(&a.file, f)?,
+        None => {
+            let text = String::from_utf8(read_input(&a.file)?).map_err(|_| "program is not UTF-8 text".to_string())?;
+            assemble(&text, a.syntax)
+                .map_err(|e| format!("{}:{}:{}: {}", name(&a.file), e.line, e.column, e.message))?
+        }
+    };
+    let mem = parse_hex_bytes(&a.mem).map_err(|e| format!("--mem: {e}"))?;
+    match run_conformance(&insns, mem) {
+        Ok(r) => {
+            println!(
+                "r0 = {:#x} ({}), {} instructions executed",
+                r.r0, r.r0 as i64, r.executed
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("error: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `fsession-lab conformance [PATH...]`.
+
+use super::CmdResult;
+use fsession_core::conformance::{parse_data, Outcome};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Arguments of `conformance`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// `.data` files or directories of them (default: $FSESSION_CONFORMANCE_DIR, else
+    /// ../shared/conformance/tests from the current directory or the source tree).
+    paths: Vec<PathBuf>,
+    /// Also print a line for every passing test.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// Where the suite is by default, if anywhere.
+pub fn default_suite_dir() -> Option<PathBuf> {
+    if let Ok(d) = std::env::var("FSESSION_CONFORMANCE_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    let candidates = [
+        PathBuf::from("../shared/conformance/tests"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/tests"),
+    ];
+    candidates.into_iter().find(|p| p.is_dir())
+}
+
+fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let rd = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let mut v: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "data"))
+                .collect();
+            v.sort();
+            files.extend(v);
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    Ok(files)
+}
+
+/// Runs the files and prints failures and a summary.
+pub fn run(args: Args) -> CmdResult {
+    let paths = if args.paths.is_empty() {
+        vec![default_suite_dir().ok_or("no conformance suite found; pass PATH or set FSESSION_CONFORMANCE_DIR")?]
+    } else {
+        args.paths
+    };
+    let files = collect(&paths)?;
+    if files.is_empty() {
+        return Err("no .data files found".into());
+    }
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for f in &files {
+        let name = f.display();
+        let outcome = match std::fs::read_to_string(f) {
+            Err(e) => Outcome::Fail(format!("cannot read: {e}")),
+            Ok(text) => match parse_data(&text) {
+                Ok(tc) => tc.run(),
+                Err(e) => Outcome::Fail(format!("cannot parse: {e}")),
+            },
+        };
+        match outcome {
+            Outcome::Pass => {
+                passed += 1;
+                if args.verbose {
+                    println!("PASS {name}");
+                }
+            }
+            Outcome::Fail(why) => {
+                failed += 1;
+                println!("FAIL {name}: {why}");
+            }
+            Outcome::Skip(why) => {
+                skipped += 1;
+                println!("SKIP {name}: {why}");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,8 @@
+//! One module per subcommand.
+
+pub mod asm;
+pub mod conformance;
+pub mod plugin;
+
+/// Errors are reported as one line on stderr with exit code 2.
+pub type CmdResult = Result<std::process::ExitCode, String>;

@@ -3,7 +3,9 @@
 //! the [`Host`], which checks every access.
 
 use super::memory::{CallFault, Host};
-use super::{Op, RunOptions, RunResult, VmError, VmErrorKind, CODE_BASE, MAX_CALL_DEPTH, STACK_FRAME_SIZE};
+use super::op::Op;
+use super::{RunOptions, RunResult, VmError, VmErrorKind, CODE_BASE, MAX_CALL_DEPTH, STACK_FRAME_SIZE};
+use crate::isa::AtomicOp;
 
 struct Frame {
     ret: usize,
@@ -44,122 +46,6 @@ fn smod32(a: u32, b: u32) -> u32 {
     }
 }
 
-#[inline(always)]
-fn alu64(op: u8, off: i16, d: u64, s: u64) -> u64 {
-    match op {
-        0x00 => d.wrapping_add(s),
-        0x10 => d.wrapping_sub(s),
-        0x20 => d.wrapping_mul(s),
-        0x30 => {
-            if off == 1 {
-                sdiv64(d, s)
-            } else {
-                d.checked_div(s).unwrap_or(0)
-            }
-        }
-        0x40 => d | s,
-        0x50 => d & s,
-        0x60 => d << (s & 63),
-        0x70 => d >> (s & 63),
-        0x80 => d.wrapping_neg(),
-        0x90 => {
-            if off == 1 {
-                smod64(d, s)
-            } else {
-                d.checked_rem(s).unwrap_or(d)
-            }
-        }
-        0xa0 => d ^ s,
-        0xb0 => match off {
-            8 => s as i8 as i64 as u64,
-            16 => s as i16 as i64 as u64,
-            32 => s as i32 as i64 as u64,
-            _ => s,
-        },
-        _ => ((d as i64) >> (s & 63)) as u64, // 0xc0 arsh
-    }
-}
-
-#[inline(always)]
-fn alu32(op: u8, off: i16, d: u64, s: u64) -> u64 {
-    let (d, s) = (d as u32, s as u32);
-    (match op {
-        0x00 => d.wrapping_add(s),
-        0x10 => d.wrapping_sub(s),
-        0x20 => d.wrapping_mul(s),
-        0x30 => {
-            if off == 1 {
-                sdiv32(d, s)
-            } else {
-                d.checked_div(s).unwrap_or(0)
-            }
-        }
-        0x40 => d | s,
-        0x50 => d & s,
-        0x60 => d << (s & 31),
-        0x70 => d >> (s & 31),
-        0x80 => d.wrapping_neg(),
-        0x90 => {
-            if off == 1 {
-                smod32(d, s)
-            } else {
-                d.checked_rem(s).unwrap_or(d)
-            }
-        }
-        0xa0 => d ^ s,
-        0xb0 => match off {
-            8 => s as i8 as i32 as u32,
-            16 => s as i16 as i32 as u32,
-            _ => s,
-        },
-        _ => ((d as i32) >> (s & 31)) as u32,
-    }) as u64
-}
-
-#[inline(always)]
-fn cond64(op: u8, a: u64, b: u64) -> bool {
-    match op {
-        0x10 => a == b,
-        0x20 => a > b,
-        0x30 => a >= b,
-        0x40 => a & b != 0,
-        0x50 => a != b,
-        0x60 => (a as i64) > (b as i64),
-        0x70 => (a as i64) >= (b as i64),
-        0xa0 => a < b,
-        0xb0 => a <= b,
-        0xc0 => (a as i64) < (b as i64),
-        _ => (a as i64) <= (b as i64), // 0xd0
-    }
-}
-
-#[inline(always)]
-fn cond32(op: u8, a: u64, b: u64) -> bool {
-    let (a, b) = (a as u32, b as u32);
-    match op {
-        0x10 => a == b,
-        0x20 => a > b,
-        0x30 => a >= b,
-        0x40 => a & b != 0,
-        0x50 => a != b,
-        0x60 => (a as i32) > (b as i32),
-        0x70 => (a as i32) >= (b as i32),
-        0xa0 => a < b,
-        0xb0 => a <= b,
-        0xc0 => (a as i32) < (b as i32),
-        _ => (a as i32) <= (b as i32),
-    }
-}
-
-fn size_of(code: u8) -> u8 {
-    match code & 0x18 {
-        0x00 => 4,
-        0x08 => 2,
-        0x10 => 1,
-        _ => 8,
-    }
-}
-
 fn sign_extend(v: u64, size: u8) -> u64 {
     match size {
         1 => v as i8 as i64 as u64,
@@ -185,111 +71,258 @@ pub(crate) fn run<H: Host>(ops: &[Op], host: &mut H, args: [u64; 5], opts: RunOp
     r[10] = opts.stack_top;
     let mut frames: Vec<Frame> = Vec::new();
     let mut pc: usize = 0;
-    let mut left = opts.budget;
-    let err = |pc: usize, kind| Err(VmError { pc, kind });
+    // Instruction budget without a per-instruction counter: `q` is the budget minus the
+    // instructions executed before the current straight-line run, plus the run's start index.
+    // Leaving the run at `cur` for `next` executes `cur + 1 - start` instructions, so the budget
+    // holds iff `q > cur`, and the new `q` is `q - (cur + 1) + next`. Every endless execution
+    // takes branches, so this check is exact.
+    // Budgets above 2^62 are capped there so that `q` (which moves by at most the program
+    // length per step) cannot overflow.
+    let budget = opts.budget.min(1 << 62) as i64;
+    let mut q: i64 = budget;
+    macro_rules! leave_run {
+        ($cur:expr, $next:expr) => {{
+            let cur = $cur as i64;
+            if q <= cur {
+                return Err(VmError {
+                    pc: $cur,
+                    kind: VmErrorKind::BudgetExhausted { budget: opts.budget },
+                });
+            }
+            q += $next as i64 - cur - 1;
+        }};
+    }
+    macro_rules! executed {
+        ($cur:expr) => {
+            (budget - q + $cur as i64 + 1) as u64
+        };
+    }
     loop {
         let Some(op) = ops.get(pc) else {
-            return err(pc.saturating_sub(1), VmErrorKind::FellOffEnd);
+            return Err(VmError {
+                pc: pc.saturating_sub(1),
+                kind: VmErrorKind::FellOffEnd,
+            });
         };
-        if left == 0 {
-            return err(pc, VmErrorKind::BudgetExhausted { budget: opts.budget });
-        }
-        left -= 1;
         let cur = pc;
         pc += 1;
-        let d = (op.dst & 15) as usize;
-        let s = (op.src & 15) as usize;
-        match op.code {
-            // ---- ALU64 ----
-            0x07 => r[d] = r[d].wrapping_add(op.imm),
-            0x0f => r[d] = r[d].wrapping_add(r[s]),
-            0x17 => r[d] = r[d].wrapping_sub(op.imm),
-            0x1f => r[d] = r[d].wrapping_sub(r[s]),
-            0xb7 => r[d] = op.imm,
-            0xbf if op.off == 0 => r[d] = r[s],
-            0x57 => r[d] &= op.imm,
-            0x5f => r[d] &= r[s],
-            0x47 => r[d] |= op.imm,
-            0x4f => r[d] |= r[s],
-            0xa7 => r[d] ^= op.imm,
-            0xaf => r[d] ^= r[s],
-            0x67 => r[d] <<= op.imm & 63,
-            0x6f => r[d] <<= r[s] & 63,
-            0x77 => r[d] >>= op.imm & 63,
-            0x7f => r[d] >>= r[s] & 63,
-            0x27 | 0x37 | 0x87 | 0x97 | 0xc7 => r[d] = alu64(op.code & 0xf0, op.off, r[d], op.imm),
-            0x2f | 0x3f | 0x9f | 0xbf | 0xcf => r[d] = alu64(op.code & 0xf0, op.off, r[d], r[s]),
-            // ---- ALU32 ----
-            0x04 | 0x14 | 0x24 | 0x34 | 0x44 | 0x54 | 0x64 | 0x74 | 0x84 | 0x94 | 0xa4 | 0xb4 | 0xc4 => {
-                r[d] = alu32(op.code & 0xf0, op.off, r[d], op.imm)
+        macro_rules! jcc {
+            ($c:expr, $t:expr) => {{
+                if $c {
+                    leave_run!(cur, $t);
+                    pc = $t as usize;
+                }
+            }};
+        }
+        match *op {
+            Op::Add64I { d, imm } => r[d as usize & 15] = r[d as usize & 15].wrapping_add(imm),
+            Op::Add64R { d, s } => r[d as usize & 15] = r[d as usize & 15].wrapping_add(r[s as usize & 15]),
+            Op::Sub64I { d, imm } => r[d as usize & 15] = r[d as usize & 15].wrapping_sub(imm),
+            Op::Sub64R { d, s } => r[d as usize & 15] = r[d as usize & 15].wrapping_sub(r[s as usize & 15]),
+            Op::Mul64I { d, imm } => r[d as usize & 15] = r[d as usize & 15].wrapping_mul(imm),
+            Op::Mul64R { d, s } => r[d as usize & 15] = r[d as usize & 15].wrapping_mul(r[s as usize & 15]),
+            Op::Div64I { d, imm } => r[d as usize & 15] = r[d as usize & 15].checked_div(imm).unwrap_or(0),
+            Op::Div64R { d, s } => r[d as usize & 15] = r[d as usize & 15].checked_div(r[s as usize & 15]).unwrap_or(0),
+            Op::SDiv64I { d, imm } => r[d as usize & 15] = sdiv64(r[d as usize & 15], imm),
+            Op::SDiv64R { d, s } => r[d as usize & 15] = sdiv64(r[d as usize & 15], r[s as usize & 15]),
+            Op::Or64I { d, imm } => r[d as usize & 15] = r[d as usize & 15] | imm,
+            Op::Or64R { d, s } => r[d as usize & 15] = r[d as usize & 15] | r[s as usize & 15],
+            Op::And64I { d, imm } => r[d as usize & 15] = r[d as usize & 15] & imm,
+            Op::And64R { d, s } => r[d as usize & 15] = r[d as usize & 15] & r[s as usize & 15],
+            Op::Lsh64I { d, imm } => r[d as usize & 15] = r[d as usize & 15] << (imm & 63),
+            Op::Lsh64R { d, s } => r[d as usize & 15] = r[d as usize & 15] << (r[s as usize & 15] & 63),
+            Op::Rsh64I { d, imm } => r[d as usize & 15] = r[d as usize & 15] >> (imm & 63),
+            Op::Rsh64R { d, s } => r[d as usize & 15] = r[d as usize & 15] >> (r[s as usize & 15] & 63),
+            Op::Mod64I { d, imm } => {
+                r[d as usize & 15] = r[d as usize & 15].checked_rem(imm).unwrap_or(r[d as usize & 15])
             }
-            0x0c | 0x1c | 0x2c | 0x3c | 0x4c | 0x5c | 0x6c | 0x7c | 0x9c | 0xac | 0xbc | 0xcc => {
-                r[d] = alu32(op.code & 0xf0, op.off, r[d], r[s])
+            Op::Mod64R { d, s } => {
+                r[d as usize & 15] = r[d as usize & 15]
+                    .checked_rem(r[s as usize & 15])
+                    .unwrap_or(r[d as usize & 15])
             }
-            // ---- byte order ----
-            0xd4 => {
-                r[d] = match op.imm {
-                    16 => r[d] as u16 as u64,
-                    32 => r[d] as u32 as u64,
-                    _ => r[d],
+            Op::SMod64I { d, imm } => r[d as usize & 15] = smod64(r[d as usize & 15], imm),
+            Op::SMod64R { d, s } => r[d as usize & 15] = smod64(r[d as usize & 15], r[s as usize & 15]),
+            Op::Xor64I { d, imm } => r[d as usize & 15] = r[d as usize & 15] ^ imm,
+            Op::Xor64R { d, s } => r[d as usize & 15] = r[d as usize & 15] ^ r[s as usize & 15],
+            Op::Mov64I { d, imm } => r[d as usize & 15] = imm,
+            Op::Mov64R { d, s } => r[d as usize & 15] = r[s as usize & 15],
+            Op::Arsh64I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as i64) >> (imm & 63)) as u64,
+            Op::Arsh64R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as i64) >> (r[s as usize & 15] & 63)) as u64
+            }
+            Op::Add32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_add(imm as u32)) as u64,
+            Op::Add32R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_add(r[s as usize & 15] as u32)) as u64
+            }
+            Op::Sub32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_sub(imm as u32)) as u64,
+            Op::Sub32R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_sub(r[s as usize & 15] as u32)) as u64
+            }
+            Op::Mul32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_mul(imm as u32)) as u64,
+            Op::Mul32R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_mul(r[s as usize & 15] as u32)) as u64
+            }
+            Op::Div32I { d, imm } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32).checked_div(imm as u32).unwrap_or(0)) as u64
+            }
+            Op::Div32R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32)
+                    .checked_div(r[s as usize & 15] as u32)
+                    .unwrap_or(0)) as u64
+            }
+            Op::SDiv32I { d, imm } => r[d as usize & 15] = (sdiv32(r[d as usize & 15] as u32, imm as u32)) as u64,
+            Op::SDiv32R { d, s } => {
+                r[d as usize & 15] = (sdiv32(r[d as usize & 15] as u32, r[s as usize & 15] as u32)) as u64
+            }
+            Op::Or32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32) | (imm as u32)) as u64,
+            Op::Or32R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32) | (r[s as usize & 15] as u32)) as u64
+            }
+            Op::And32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32) & (imm as u32)) as u64,
+            Op::And32R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32) & (r[s as usize & 15] as u32)) as u64
+            }
+            Op::Lsh32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32) << ((imm as u32) & 31)) as u64,
+            Op::Lsh32R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32) << ((r[s as usize & 15] as u32) & 31)) as u64
+            }
+            Op::Rsh32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32) >> ((imm as u32) & 31)) as u64,
+            Op::Rsh32R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32) >> ((r[s as usize & 15] as u32) & 31)) as u64
+            }
+            Op::Mod32I { d, imm } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32)
+                    .checked_rem(imm as u32)
+                    .unwrap_or(r[d as usize & 15] as u32)) as u64
+            }
+            Op::Mod32R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32)
+                    .checked_rem(r[s as usize & 15] as u32)
+                    .unwrap_or(r[d as usize & 15] as u32)) as u64
+            }
+            Op::SMod32I { d, imm } => r[d as usize & 15] = (smod32(r[d as usize & 15] as u32, imm as u32)) as u64,
+            Op::SMod32R { d, s } => {
+                r[d as usize & 15] = (smod32(r[d as usize & 15] as u32, r[s as usize & 15] as u32)) as u64
+            }
+            Op::Xor32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32) ^ (imm as u32)) as u64,
+            Op::Xor32R { d, s } => {
+                r[d as usize & 15] = ((r[d as usize & 15] as u32) ^ (r[s as usize & 15] as u32)) as u64
+            }
+            Op::Mov32I { d, imm } => r[d as usize & 15] = (imm as u32) as u64,
+            Op::Mov32R { d, s } => r[d as usize & 15] = (r[s as usize & 15] as u32) as u64,
+            Op::Arsh32I { d, imm } => {
+                r[d as usize & 15] = ((((r[d as usize & 15] as u32) as i32) >> ((imm as u32) & 31)) as u32) as u64
+            }
+            Op::Arsh32R { d, s } => {
+                r[d as usize & 15] =
+                    ((((r[d as usize & 15] as u32) as i32) >> ((r[s as usize & 15] as u32) & 31)) as u32) as u64
+            }
+            Op::JEq64I { d, imm, t } => jcc!(r[d as usize & 15] == imm, t),
+            Op::JEq64R { d, s, t } => jcc!(r[d as usize & 15] == r[s as usize & 15], t),
+            Op::JEq32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) == (imm as u32), t),
+            Op::JEq32R { d, s, t } => jcc!((r[d as usize & 15] as u32) == (r[s as usize & 15] as u32), t),
+            Op::JGt64I { d, imm, t } => jcc!(r[d as usize & 15] > imm, t),
+            Op::JGt64R { d, s, t } => jcc!(r[d as usize & 15] > r[s as usize & 15], t),
+            Op::JGt32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) > (imm as u32), t),
+            Op::JGt32R { d, s, t } => jcc!((r[d as usize & 15] as u32) > (r[s as usize & 15] as u32), t),
+            Op::JGe64I { d, imm, t } => jcc!(r[d as usize & 15] >= imm, t),
+            Op::JGe64R { d, s, t } => jcc!(r[d as usize & 15] >= r[s as usize & 15], t),
+            Op::JGe32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) >= (imm as u32), t),
+            Op::JGe32R { d, s, t } => jcc!((r[d as usize & 15] as u32) >= (r[s as usize & 15] as u32), t),
+            Op::JSet64I { d, imm, t } => jcc!(r[d as usize & 15] & imm != 0, t),
+            Op::JSet64R { d, s, t } => jcc!(r[d as usize & 15] & r[s as usize & 15] != 0, t),
+            Op::JSet32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) & (imm as u32) != 0, t),
+            Op::JSet32R { d, s, t } => jcc!((r[d as usize & 15] as u32) & (r[s as usize & 15] as u32) != 0, t),
+            Op::JNe64I { d, imm, t } => jcc!(r[d as usize & 15] != imm, t),
+            Op::JNe64R { d, s, t } => jcc!(r[d as usize & 15] != r[s as usize & 15], t),
+            Op::JNe32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) != (imm as u32), t),
+            Op::JNe32R { d, s, t } => jcc!((r[d as usize & 15] as u32) != (r[s as usize & 15] as u32), t),
+            Op::JSgt64I { d, imm, t } => jcc!((r[d as usize & 15] as i64) > (imm as i64), t),
+            Op::JSgt64R { d, s, t } => jcc!((r[d as usize & 15] as i64) > (r[s as usize & 15] as i64), t),
+            Op::JSgt32I { d, imm, t } => jcc!(((r[d as usize & 15] as u32) as i32) > ((imm as u32) as i32), t),
+            Op::JSgt32R { d, s, t } => jcc!(
+                ((r[d as usize & 15] as u32) as i32) > ((r[s as usize & 15] as u32) as i32),
+                t
+            ),
+            Op::JSge64I { d, imm, t } => jcc!((r[d as usize & 15] as i64) >= (imm as i64), t),
+            Op::JSge64R { d, s, t } => jcc!((r[d as usize & 15] as i64) >= (r[s as usize & 15] as i64), t),
+            Op::JSge32I { d, imm, t } => jcc!(((r[d as usize & 15] as u32) as i32) >= ((imm as u32) as i32), t),
+            Op::JSge32R { d, s, t } => jcc!(
+                ((r[d as usize & 15] as u32) as i32) >= ((r[s as usize & 15] as u32) as i32),
+                t
+            ),
+            Op::JLt64I { d, imm, t } => jcc!(r[d as usize & 15] < imm, t),
+            Op::JLt64R { d, s, t } => jcc!(r[d as usize & 15] < r[s as usize & 15], t),
+            Op::JLt32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) < (imm as u32), t),
+            Op::JLt32R { d, s, t } => jcc!((r[d as usize & 15] as u32) < (r[s as usize & 15] as u32), t),
+            Op::JLe64I { d, imm, t } => jcc!(r[d as usize & 15] <= imm, t),
+            Op::JLe64R { d, s, t } => jcc!(r[d as usize & 15] <= r[s as usize & 15], t),
+            Op::JLe32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) <= (imm as u32), t),
+            Op::JLe32R { d, s, t } => jcc!((r[d as usize & 15] as u32) <= (r[s as usize & 15] as u32), t),
+            Op::JSlt64I { d, imm, t } => jcc!((r[d as usize & 15] as i64) < (imm as i64), t),
+            Op::JSlt64R { d, s, t } => jcc!((r[d as usize & 15] as i64) < (r[s as usize & 15] as i64), t),
+            Op::JSlt32I { d, imm, t } => jcc!(((r[d as usize & 15] as u32) as i32) < ((imm as u32) as i32), t),
+            Op::JSlt32R { d, s, t } => jcc!(
+                ((r[d as usize & 15] as u32) as i32) < ((r[s as usize & 15] as u32) as i32),
+                t
+            ),
+            Op::JSle64I { d, imm, t } => jcc!((r[d as usize & 15] as i64) <= (imm as i64), t),
+            Op::JSle64R { d, s, t } => jcc!((r[d as usize & 15] as i64) <= (r[s as usize & 15] as i64), t),
+            Op::JSle32I { d, imm, t } => jcc!(((r[d as usize & 15] as u32) as i32) <= ((imm as u32) as i32), t),
+            Op::JSle32R { d, s, t } => jcc!(
+                ((r[d as usize & 15] as u32) as i32) <= ((r[s as usize & 15] as u32) as i32),
+                t
+            ),
+            Op::MovSx64 { d, s, bits } => {
+                let v = r[s as usize & 15];
+                r[d as usize & 15] = match bits {
+                    8 => v as i8 as i64 as u64,
+                    16 => v as i16 as i64 as u64,
+                    _ => v as i32 as i64 as u64,
                 }
             }
-            0xdc | 0xd7 => {
-                r[d] = match op.imm {
-                    16 => (r[d] as u16).swap_bytes() as u64,
-                    32 => (r[d] as u32).swap_bytes() as u64,
-                    _ => r[d].swap_bytes(),
+            Op::MovSx32 { d, s, bits } => {
+                let v = r[s as usize & 15];
+                r[d as usize & 15] = match bits {
+                    8 => v as i8 as i32 as u32 as u64,
+                    _ => v as i16 as i32 as u32 as u64,
                 }
             }
-            // ---- jumps ----
-            0x05 => pc = op.target as usize,
-            0x06 => pc = op.target as usize,
-            0x15 | 0x25 | 0x35 | 0x45 | 0x55 | 0x65 | 0x75 | 0xa5 | 0xb5 | 0xc5 | 0xd5 => {
-                if cond64(op.code & 0xf0, r[d], op.imm) {
-                    pc = op.target as usize;
+            Op::Neg64 { d } => r[d as usize & 15] = r[d as usize & 15].wrapping_neg(),
+            Op::Neg32 { d } => r[d as usize & 15] = (r[d as usize & 15] as u32).wrapping_neg() as u64,
+            Op::Le { d, bits } => {
+                let v = r[d as usize & 15];
+                r[d as usize & 15] = match bits {
+                    16 => v as u16 as u64,
+                    32 => v as u32 as u64,
+                    _ => v,
                 }
             }
-            0x1d | 0x2d | 0x3d | 0x4d | 0x5d | 0x6d | 0x7d | 0xad | 0xbd | 0xcd | 0xdd => {
-                if cond64(op.code & 0xf0, r[d], r[s]) {
-                    pc = op.target as usize;
+            Op::Swap { d, bits } => {
+                let v = r[d as usize & 15];
+                r[d as usize & 15] = match bits {
+                    16 => (v as u16).swap_bytes() as u64,
+                    32 => (v as u32).swap_bytes() as u64,
+                    _ => v.swap_bytes(),
                 }
             }
-            0x16 | 0x26 | 0x36 | 0x46 | 0x56 | 0x66 | 0x76 | 0xa6 | 0xb6 | 0xc6 | 0xd6 => {
-                if cond32(op.code & 0xf0, r[d], op.imm) {
-                    pc = op.target as usize;
-                }
+            Op::Ja { t } => {
+                leave_run!(cur, t);
+                pc = t as usize;
             }
-            0x1e | 0x2e | 0x3e | 0x4e | 0x5e | 0x6e | 0x7e | 0xae | 0xbe | 0xce | 0xde => {
-                if cond32(op.code & 0xf0, r[d], r[s]) {
-                    pc = op.target as usize;
-                }
+            Op::CallHelper { id } => r[0] = call_helper(host, &r, cur, id)?,
+            Op::CallKfunc { id } => r[0] = call_kfunc(host, &r, cur, id)?,
+            Op::CallLocal { t } => {
+                leave_run!(cur, t);
+                push_frame(&mut frames, &mut r, cur, pc)?;
+                pc = t as usize;
             }
-            // ---- calls and exit ----
-            0x85 => match op.src {
-                0 => {
-                    let args = [r[1], r[2], r[3], r[4], r[5]];
-                    let id = op.imm as i32;
-                    r[0] = host
-                        .call_helper(id, args)
-                        .map_err(|f| call_error(cur, f, VmErrorKind::UnknownHelper { id }))?;
-                }
-                2 => {
-                    let args = [r[1], r[2], r[3], r[4], r[5]];
-                    let btf_id = op.imm as i32;
-                    r[0] = host
-                        .call_kfunc(btf_id, args)
-                        .map_err(|f| call_error(cur, f, VmErrorKind::UnknownKfunc { btf_id }))?;
-                }
-                _ => {
-                    let target = op.target as usize;
-                    push_frame(&mut frames, &mut r, cur, pc)?;
-                    pc = target;
-                }
-            },
-            0x8d => {
-                let value = r[d];
+            Op::Callx { d } => {
+                let value = r[d as usize & 15];
                 let slot = value.wrapping_sub(CODE_BASE);
                 if slot % 8 == 0 && slot / 8 < ops.len() as u64 {
+                    leave_run!(cur, slot / 8);
                     push_frame(&mut frames, &mut r, cur, pc)?;
                     pc = (slot / 8) as usize;
                 } else {
@@ -297,123 +330,128 @@ pub(crate) fn run<H: Host>(ops: &[Op], host: &mut H, args: [u64; 5], opts: RunOp
                         pc: cur,
                         kind: VmErrorKind::BadCallx { value },
                     })?;
-                    let args = [r[1], r[2], r[3], r[4], r[5]];
-                    r[0] = host
-                        .call_helper(id, args)
-                        .map_err(|f| call_error(cur, f, VmErrorKind::BadCallx { value }))?;
+                    r[0] = call_helper(host, &r, cur, id).map_err(|e| match e.kind {
+                        VmErrorKind::UnknownHelper { .. } => VmError {
+                            pc: cur,
+                            kind: VmErrorKind::BadCallx { value },
+                        },
+                        _ => e,
+                    })?;
                 }
             }
-            0x95 => match frames.pop() {
+            Op::Exit => match frames.pop() {
                 None => {
+                    leave_run!(cur, cur + 1);
                     return Ok(RunResult {
                         r0: r[0],
-                        executed: opts.budget - left,
-                    })
+                        executed: executed!(cur),
+                    });
                 }
                 Some(f) => {
+                    leave_run!(cur, f.ret);
                     r[6..10].copy_from_slice(&f.saved);
                     r[10] = f.fp;
                     pc = f.ret;
                 }
             },
-            // ---- lddw ----
-            0x18 => {
-                r[d] = op.imm;
+            Op::Lddw { d, imm } => {
+                r[d as usize & 15] = imm;
                 pc += 1;
             }
-            // ---- loads and stores ----
-            0x61 | 0x69 | 0x71 | 0x79 => {
-                let size = size_of(op.code);
-                let addr = r[s].wrapping_add(op.off as i64 as u64);
-                r[d] = match host.load(addr, size) {
+            Op::Ldx { d, s, off, size } => {
+                let addr = r[s as usize & 15].wrapping_add(off as i64 as u64);
+                r[d as usize & 15] = match host.load(addr, size) {
                     Some(v) => v,
-                    None => {
-                        return err(
-                            cur,
-                            VmErrorKind::OutOfBounds {
-                                addr,
-                                size,
-                                write: false,
-                            },
-                        )
-                    }
+                    None => return Err(oob(cur, addr, size, false)),
                 };
             }
-            0x81 | 0x89 | 0x91 => {
-                let size = size_of(op.code);
-                let addr = r[s].wrapping_add(op.off as i64 as u64);
-                r[d] = match host.load(addr, size) {
+            Op::Ldxs { d, s, off, size } => {
+                let addr = r[s as usize & 15].wrapping_add(off as i64 as u64);
+                r[d as usize & 15] = match host.load(addr, size) {
                     Some(v) => sign_extend(v, size),
-                    None => {
-                        return err(
-                            cur,
-                            VmErrorKind::OutOfBounds {
-                                addr,
-                                size,
-                                write: false,
-                            },
-                        )
-                    }
+                    None => return Err(oob(cur, addr, size, false)),
                 };
             }
-            0x62 | 0x6a | 0x72 | 0x7a | 0x63 | 0x6b | 0x73 | 0x7b => {
-                let size = size_of(op.code);
-                let addr = r[d].wrapping_add(op.off as i64 as u64);
-                let v = if op.code & 0x07 == 0x02 { op.imm } else { r[s] };
-                if !host.store(addr, size, v) {
-                    return err(
-                        cur,
-                        VmErrorKind::OutOfBounds {
-                            addr,
-                            size,
-                            write: true,
-                        },
-                    );
+            Op::St { d, off, size, imm } => {
+                let addr = r[d as usize & 15].wrapping_add(off as i64 as u64);
+                if !host.store(addr, size, imm) {
+                    return Err(oob(cur, addr, size, true));
                 }
             }
-            0xc3 | 0xdb => {
-                let size = size_of(op.code);
-                let addr = r[d].wrapping_add(op.off as i64 as u64);
-                atomic(host, &mut r, op, cur, addr, size)?;
-            }
-            // ---- legacy packet loads ----
-            0x20 | 0x28 | 0x30 | 0x40 | 0x48 | 0x50 => {
-                let size = size_of(op.code);
-                let mut off = op.imm;
-                if op.code & 0xe0 == 0x40 {
-                    off = off.wrapping_add(r[s]);
-                }
-                // Out-of-packet reads end the program with r0 = 0, as in the kernel.
-                let value = host.packet().and_then(|(base, len)| {
-                    (off < len && size as u64 <= len - off)
-                        .then(|| host.load(base + off, size))
-                        .flatten()
-                });
-                match value {
-                    Some(v) => {
-                        r[0] = match size {
-                            1 => v,
-                            2 => (v as u16).swap_bytes() as u64,
-                            _ => (v as u32).swap_bytes() as u64,
-                        }
-                    }
-                    None => {
-                        return Ok(RunResult {
-                            r0: 0,
-                            executed: opts.budget - left,
-                        })
-                    }
+            Op::Stx { d, s, off, size } => {
+                let addr = r[d as usize & 15].wrapping_add(off as i64 as u64);
+                if !host.store(addr, size, r[s as usize & 15]) {
+                    return Err(oob(cur, addr, size, true));
                 }
             }
-            // Second slot of lddw (never a jump target: checked by prepare) or impossible codes.
-            _ => {
-                return err(
-                    cur,
-                    VmErrorKind::Decode(crate::isa::DecodeErrorKind::UnknownOpcode(op.code)),
-                )
+            Op::Atomic {
+                d,
+                s,
+                off,
+                size,
+                op,
+                fetch,
+            } => {
+                let addr = r[d as usize & 15].wrapping_add(off as i64 as u64);
+                atomic(host, &mut r, cur, addr, size, s, op, fetch)?;
+            }
+            Op::LdPkt { s, size, imm } => match packet_load(host, &r, s, size, imm) {
+                Some(v) => r[0] = v,
+                None => {
+                    // Out-of-packet reads end the program with r0 = 0, as in the kernel.
+                    leave_run!(cur, cur + 1);
+                    return Ok(RunResult {
+                        r0: 0,
+                        executed: executed!(cur),
+                    });
+                }
+            },
+            Op::LddwTail => {
+                return Err(VmError {
+                    pc: cur,
+                    kind: VmErrorKind::Decode(crate::isa::DecodeErrorKind::UnknownOpcode(0)),
+                })
             }
         }
     }
+}
+
+#[cold]
+fn oob(pc: usize, addr: u64, size: u8, write: bool) -> VmError {
+    VmError {
+        pc,
+        kind: VmErrorKind::OutOfBounds { addr, size, write },
+    }
+}
+
+#[inline(never)]
+fn call_helper<H: Host>(host: &mut H, r: &[u64; 16], cur: usize, id: i32) -> Result<u64, VmError> {
+    host.call_helper(id, [r[1], r[2], r[3], r[4], r[5]])
+        .map_err(|f| call_error(cur, f, VmErrorKind::UnknownHelper { id }))
+}
+
+#[inline(never)]
+fn call_kfunc<H: Host>(host: &mut H, r: &[u64; 16], cur: usize, btf_id: i32) -> Result<u64, VmError> {
+    host.call_kfunc(btf_id, [r[1], r[2], r[3], r[4], r[5]])
+        .map_err(|f| call_error(cur, f, VmErrorKind::UnknownKfunc { btf_id }))
+}
+
+#[inline(never)]
+fn packet_load<H: Host>(host: &mut H, r: &[u64; 16], s: Option<u8>, size: u8, imm: u64) -> Option<u64> {
+    let off = match s {
+        Some(s) => imm.wrapping_add(r[s as usize & 15]),
+        None => imm,
+    };
+    let (base, len) = host.packet()?;
+    if off >= len || size as u64 > len - off {
+        return None;
+    }
+    let v = host.load(base + off, size)?;
+    Some(match size {
+        1 => v,
+        2 => (v as u16).swap_bytes() as u64,
+        _ => (v as u32).swap_bytes() as u64,
+    })
 }
 
 #[inline(never)]
@@ -434,31 +472,35 @@ fn push_frame(frames: &mut Vec<Frame>, r: &mut [u64; 16], cur: usize, ret: usize
 }
 
 #[inline(never)]
-fn atomic<H: Host>(host: &mut H, r: &mut [u64; 16], op: &Op, cur: usize, addr: u64, size: u8) -> Result<(), VmError> {
+#[allow(clippy::too_many_arguments)]
+fn atomic<H: Host>(
+    host: &mut H,
+    r: &mut [u64; 16],
+    cur: usize,
+    addr: u64,
+    size: u8,
+    s: u8,
+    op: AtomicOp,
+    fetch: bool,
+) -> Result<(), VmError> {
     if addr % size as u64 != 0 {
         return Err(VmError {
             pc: cur,
             kind: VmErrorKind::MisalignedAtomic { addr, size },
         });
     }
-    let oob = |write| VmError {
-        pc: cur,
-        kind: VmErrorKind::OutOfBounds { addr, size, write },
-    };
-    let s = (op.src & 15) as usize;
-    let old = host.load(addr, size).ok_or_else(|| oob(false))?;
+    let s = s as usize & 15;
+    let old = host.load(addr, size).ok_or_else(|| oob(cur, addr, size, false))?;
     let mask = if size == 4 { u32::MAX as u64 } else { u64::MAX };
     let src = r[s] & mask;
-    let imm = op.imm as i32;
-    let fetch = imm & 1 != 0;
-    let new = match imm & !1 {
-        0x00 => Some(old.wrapping_add(src) & mask),
-        0x50 => Some(old & src),
-        0x40 => Some(old | src),
-        0xa0 => Some(old ^ src),
-        0xe0 => Some(src),
-        _ => {
-            // cmpxchg: compare with r0, old value into r0
+    let new = match op {
+        AtomicOp::Add => Some(old.wrapping_add(src) & mask),
+        AtomicOp::And => Some(old & src),
+        AtomicOp::Or => Some(old | src),
+        AtomicOp::Xor => Some(old ^ src),
+        AtomicOp::Xchg => Some(src),
+        AtomicOp::Cmpxchg => {
+            // compare with r0; the old value goes to r0
             let eq = old == (r[0] & mask);
             r[0] = old;
             eq.then_some(src)
@@ -466,10 +508,10 @@ fn atomic<H: Host>(host: &mut H, r: &mut [u64; 16], op: &Op, cur: usize, addr: u
     };
     if let Some(v) = new {
         if !host.store(addr, size, v) {
-            return Err(oob(true));
+            return Err(oob(cur, addr, size, true));
         }
     }
-    if fetch && imm & !1 != 0xf0 {
+    if fetch && op != AtomicOp::Cmpxchg {
         r[s] = old;
     }
     Ok(())

@@ -6,10 +6,12 @@
 
 mod exec;
 mod memory;
+mod op;
 
 pub use memory::{CallFault, HelperFn, Host, Machine, Memory, Region, RegionMemory, MEM_BASE, STACK_TOP};
 
-use crate::isa::{decode_program, DecodeError, Insn, Instr};
+use crate::isa::{decode_program, DecodeError, Insn};
+use op::{lower, Op};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -119,19 +121,6 @@ impl From<DecodeError> for VmError {
     }
 }
 
-/// One predecoded slot: the opcode and fields, with immediates widened and targets resolved.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Op {
-    pub code: u8,
-    pub dst: u8,
-    pub src: u8,
-    pub off: i16,
-    /// Absolute target slot (jumps, local calls) or 0.
-    pub target: u32,
-    /// Immediate: sign-extended `imm`, or the whole 64-bit value of `lddw`.
-    pub imm: u64,
-}
-
 /// A checked program ready to run.
 #[derive(Clone, Debug)]
 pub struct Prepared {
@@ -179,20 +168,10 @@ pub fn prepare(insns: &[Insn]) -> Result<Prepared, VmError> {
     for (idx, _) in &decoded {
         is_start[*idx] = true;
     }
-    let mut ops = vec![Op::default(); insns.len()];
+    let mut ops = vec![Op::LddwTail; insns.len()];
     for (idx, instr) in decoded {
-        let i = insns[idx];
-        let mut op = Op {
-            code: i.code,
-            dst: i.dst,
-            src: i.src,
-            off: i.off,
-            target: 0,
-            imm: i.imm as i64 as u64,
-        };
-        if let Instr::LdImm64 { imm, imm2, .. } = instr {
-            op.imm = Instr::imm64(imm, imm2);
-        }
+        let mut target = 0u32;
+        let mut func_addr = 0u64;
         if let Some(t) = instr.target(idx) {
             if t < 0 || t >= insns.len() as i64 {
                 return Err(VmError {
@@ -207,12 +186,10 @@ pub fn prepare(insns: &[Insn]) -> Result<Prepared, VmError> {
                     kind: VmErrorKind::JumpIntoLddw { target: t },
                 });
             }
-            op.target = t as u32;
-            if let Instr::LdImm64 { .. } = instr {
-                op.imm = CODE_BASE + 8 * t as u64;
-            }
+            target = t as u32;
+            func_addr = CODE_BASE + 8 * t as u64;
         }
-        ops[idx] = op;
+        ops[idx] = lower(&instr, target, func_addr);
     }
     Ok(Prepared {
         insns: insns.to_vec(),

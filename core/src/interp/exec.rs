@@ -125,14 +125,14 @@ pub(crate) fn run<H: Host>(ops: &[Op], host: &mut H, args: [u64; 5], opts: RunOp
             Op::Div64R { d, s } => r[d as usize & 15] = r[d as usize & 15].checked_div(r[s as usize & 15]).unwrap_or(0),
             Op::SDiv64I { d, imm } => r[d as usize & 15] = sdiv64(r[d as usize & 15], imm),
             Op::SDiv64R { d, s } => r[d as usize & 15] = sdiv64(r[d as usize & 15], r[s as usize & 15]),
-            Op::Or64I { d, imm } => r[d as usize & 15] = r[d as usize & 15] | imm,
-            Op::Or64R { d, s } => r[d as usize & 15] = r[d as usize & 15] | r[s as usize & 15],
-            Op::And64I { d, imm } => r[d as usize & 15] = r[d as usize & 15] & imm,
-            Op::And64R { d, s } => r[d as usize & 15] = r[d as usize & 15] & r[s as usize & 15],
-            Op::Lsh64I { d, imm } => r[d as usize & 15] = r[d as usize & 15] << (imm & 63),
-            Op::Lsh64R { d, s } => r[d as usize & 15] = r[d as usize & 15] << (r[s as usize & 15] & 63),
-            Op::Rsh64I { d, imm } => r[d as usize & 15] = r[d as usize & 15] >> (imm & 63),
-            Op::Rsh64R { d, s } => r[d as usize & 15] = r[d as usize & 15] >> (r[s as usize & 15] & 63),
+            Op::Or64I { d, imm } => r[d as usize & 15] |= imm,
+            Op::Or64R { d, s } => r[d as usize & 15] |= r[s as usize & 15],
+            Op::And64I { d, imm } => r[d as usize & 15] &= imm,
+            Op::And64R { d, s } => r[d as usize & 15] &= r[s as usize & 15],
+            Op::Lsh64I { d, imm } => r[d as usize & 15] <<= imm & 63,
+            Op::Lsh64R { d, s } => r[d as usize & 15] <<= r[s as usize & 15] & 63,
+            Op::Rsh64I { d, imm } => r[d as usize & 15] >>= imm & 63,
+            Op::Rsh64R { d, s } => r[d as usize & 15] >>= r[s as usize & 15] & 63,
             Op::Mod64I { d, imm } => {
                 r[d as usize & 15] = r[d as usize & 15].checked_rem(imm).unwrap_or(r[d as usize & 15])
             }
@@ -143,8 +143,8 @@ pub(crate) fn run<H: Host>(ops: &[Op], host: &mut H, args: [u64; 5], opts: RunOp
             }
             Op::SMod64I { d, imm } => r[d as usize & 15] = smod64(r[d as usize & 15], imm),
             Op::SMod64R { d, s } => r[d as usize & 15] = smod64(r[d as usize & 15], r[s as usize & 15]),
-            Op::Xor64I { d, imm } => r[d as usize & 15] = r[d as usize & 15] ^ imm,
-            Op::Xor64R { d, s } => r[d as usize & 15] = r[d as usize & 15] ^ r[s as usize & 15],
+            Op::Xor64I { d, imm } => r[d as usize & 15] ^= imm,
+            Op::Xor64R { d, s } => r[d as usize & 15] ^= r[s as usize & 15],
             Op::Mov64I { d, imm } => r[d as usize & 15] = imm,
             Op::Mov64R { d, s } => r[d as usize & 15] = r[s as usize & 15],
             Op::Arsh64I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as i64) >> (imm & 63)) as u64,

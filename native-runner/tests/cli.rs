@@ -1,0 +1,104 @@
+//! The `fsession-lab` binary end to end: conformance runner, plugin protocol, asm/disasm/exec.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fsession-lab"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn conformance_summary_and_exit_code() {
+    let o = bin().arg("conformance").output().unwrap();
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}");
+    let last = out.lines().last().unwrap();
+    let passed: usize = last.split(' ').next().unwrap().parse().unwrap();
+    assert!(passed >= 209, "{last}");
+    assert!(last.ends_with(" passed, 0 failed, 0 skipped"), "{last}");
+
+    // A wrong expectation fails with a reason and a non-zero exit.
+    let dir = std::env::temp_dir().join(format!("fsl-conf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("wrong.data"), "-- asm\nmov %r0, 1\nexit\n-- result\n0x2\n").unwrap();
+    std::fs::write(dir.join("unknown.data"), "-- asm\nexit\n-- frobnicate\n").unwrap();
+    let o = bin().arg("conformance").arg(&dir).output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("wrong.data: r0 = 0x1, expected 0x2"), "{out}");
+    assert!(out.contains("SKIP") && out.contains("unknown directive"), "{out}");
+    assert!(out.ends_with("0 passed, 1 failed, 1 skipped\n"), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn plugin_protocol_with_and_without_memory() {
+    // r0 = *(u8 *)(r1 + 1); exit   with memory aa bb
+    let prog = "71  10  01  00  00  00  00  00  95  00  00  00  00  00  00  00  \n";
+    let mut c = bin();
+    c.args(["conformance-plugin", "aa  bb  "]);
+    let o = run_with_stdin(c, prog);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).trim(), "bb");
+    // No memory argument, an option first (the case rbpf's plugin gets wrong).
+    let mut c = bin();
+    c.args(["conformance-plugin", "--elf", "false"]);
+    let o = run_with_stdin(c, "b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00\n");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stdout(&o).trim(), "2a");
+    // Errors exit non-zero with a message on stderr.
+    let mut c = bin();
+    c.arg("conformance-plugin");
+    let o = run_with_stdin(c, "79 10 00 00 00 00 00 00 95 00 00 00 00 00 00 00\n");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("insn 0: invalid load of 8 bytes"));
+}
+
+#[test]
+fn asm_disasm_exec_and_errors() {
+    let mut c = bin();
+    c.args(["asm", "--syntax", "conformance", "--to", "kernel"]);
+    let o = run_with_stdin(c, "ldxdw %r0, [%r1-8]\nrsh %r0, 63\njge32 %r2, %r0, +6\nexit\n");
+    assert_eq!(stdout(&o), "r0 = *(u64 *)(r1 -8)\nr0 >>= 63\nif w2 >= w0 goto pc+6\nexit\n");
+    let mut c = bin();
+    c.args(["disasm", "-n"]);
+    let o = run_with_stdin(c, "79 10 f8 ff 00 00 00 00\n95 00 00 00 00 00 00 00\n");
+    assert_eq!(stdout(&o), "0: (79) r0 = *(u64 *)(r1 -8)\n1: (95) exit\n");
+    let mut c = bin();
+    c.arg("asm");
+    let o = run_with_stdin(c, "r0 = 1\nr0 += r12\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&o.stderr).trim(), "fsession-lab: <stdin>:2:7: invalid register: r12");
+    let mut c = bin();
+    c.arg("disasm");
+    let o = run_with_stdin(c, "06 08 00 00 00 00 00 00\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim(),
+        "fsession-lab: <stdin>: insn 0: opcode 0x06 uses reserved field dst = 8"
+    );
+}
+
+#[test]
+fn example_programs_compute_what_they_say() {
+    let ex = root().join("examples/programs");
+    let o = bin().arg("exec").arg(ex.join("session_cookie_inline.bpf")).output().unwrap();
+    assert!(stdout(&o).starts_with("r0 = 0x0 (0),"), "{}", stdout(&o));
+    let o = bin().arg("exec").arg(ex.join("sum_loop.bpf")).output().unwrap();
+    assert!(stdout(&o).starts_with("r0 = 0x1356 (4950),"), "{}", stdout(&o));
+}

@@ -13,7 +13,12 @@ fn root() -> PathBuf {
 }
 
 fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -74,7 +79,10 @@ fn asm_disasm_exec_and_errors() {
     let mut c = bin();
     c.args(["asm", "--syntax", "conformance", "--to", "kernel"]);
     let o = run_with_stdin(c, "ldxdw %r0, [%r1-8]\nrsh %r0, 63\njge32 %r2, %r0, +6\nexit\n");
-    assert_eq!(stdout(&o), "r0 = *(u64 *)(r1 -8)\nr0 >>= 63\nif w2 >= w0 goto pc+6\nexit\n");
+    assert_eq!(
+        stdout(&o),
+        "r0 = *(u64 *)(r1 -8)\nr0 >>= 63\nif w2 >= w0 goto pc+6\nexit\n"
+    );
     let mut c = bin();
     c.args(["disasm", "-n"]);
     let o = run_with_stdin(c, "79 10 f8 ff 00 00 00 00\n95 00 00 00 00 00 00 00\n");
@@ -83,7 +91,10 @@ fn asm_disasm_exec_and_errors() {
     c.arg("asm");
     let o = run_with_stdin(c, "r0 = 1\nr0 += r12\n");
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&o.stderr).trim(), "fsession-lab: <stdin>:2:7: invalid register: r12");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim(),
+        "fsession-lab: <stdin>:2:7: invalid register: r12"
+    );
     let mut c = bin();
     c.arg("disasm");
     let o = run_with_stdin(c, "06 08 00 00 00 00 00 00\n");
@@ -97,7 +108,11 @@ fn asm_disasm_exec_and_errors() {
 #[test]
 fn example_programs_compute_what_they_say() {
     let ex = root().join("examples/programs");
-    let o = bin().arg("exec").arg(ex.join("session_cookie_inline.bpf")).output().unwrap();
+    let o = bin()
+        .arg("exec")
+        .arg(ex.join("session_cookie_inline.bpf"))
+        .output()
+        .unwrap();
     assert!(stdout(&o).starts_with("r0 = 0x0 (0),"), "{}", stdout(&o));
     let o = bin().arg("exec").arg(ex.join("sum_loop.bpf")).output().unwrap();
     assert!(stdout(&o).starts_with("r0 = 0x1356 (4950),"), "{}", stdout(&o));

@@ -32,22 +32,7 @@ fn usize_name(size: Size, signed: bool) -> &'static str {
 }
 
 fn alu_str(op: AluOp) -> &'static str {
-    match op {
-        AluOp::Add => "+=",
-        AluOp::Sub => "-=",
-        AluOp::Mul => "*=",
-        AluOp::Div => "/=",
-        AluOp::SDiv => "s/=",
-        AluOp::Or => "|=",
-        AluOp::And => "&=",
-        AluOp::Lsh => "<<=",
-        AluOp::Rsh => ">>=",
-        AluOp::Mod => "%=",
-        AluOp::SMod => "s%=",
-        AluOp::Xor => "^=",
-        AluOp::Arsh => "s>>=",
-        AluOp::Mov | AluOp::MovSx(_) | AluOp::Neg => "=",
-    }
+    ALU_OPS.iter().find(|(_, o)| *o == op).map(|(s, _)| *s).unwrap_or("=")
 }
 
 /// Compound assignment operators, longest first so that prefixes do not match early.
@@ -68,19 +53,7 @@ const ALU_OPS: [(&str, AluOp); 13] = [
 ];
 
 fn jmp_str(c: JmpCond) -> &'static str {
-    match c {
-        JmpCond::Eq => "==",
-        JmpCond::Gt => ">",
-        JmpCond::Ge => ">=",
-        JmpCond::Set => "&",
-        JmpCond::Ne => "!=",
-        JmpCond::Sgt => "s>",
-        JmpCond::Sge => "s>=",
-        JmpCond::Lt => "<",
-        JmpCond::Le => "<=",
-        JmpCond::Slt => "s<",
-        JmpCond::Sle => "s<=",
-    }
+    JMP_OPS.iter().find(|(_, x)| *x == c).map(|(s, _)| *s).unwrap_or("?")
 }
 
 /// Comparison operators, longest first.

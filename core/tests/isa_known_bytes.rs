@@ -78,9 +78,9 @@ const ROWS: &[(&str, &str, &str)] = &[
     ),
     ("d5 01 fd ff 05 00 00 00", "if r1 s<= 0x5 goto pc-3", "jsle %r1, 5, -3"),
     // calls and exit
-    ("85 00 00 00 ad 00 00 00", "call bpf_get_func_ip#173", "call 173"),
-    ("85 00 00 00 05 00 00 00", "call bpf_ktime_get_ns#5", "call 5"),
-    ("85 00 00 00 e7 03 00 00", "call unknown#999", "call 999"),
+    ("85 00 00 00 ad 00 00 00", "call get_func_ip#173", "call 173"),
+    ("85 00 00 00 05 00 00 00", "call ktime_get_ns#5", "call 5"),
+    ("85 00 00 00 e7 03 00 00", "call #999", "call 999"),
     ("85 10 00 00 02 00 00 00", "call pc+2", "call local +2"),
     (
         "85 20 00 00 a2 86 01 00",
@@ -145,53 +145,53 @@ const ROWS: &[(&str, &str, &str)] = &[
     ),
     (
         "db 21 00 00 01 00 00 00",
-        "r2 = atomic64_fetch_add((u64 *)(r1 +0), r2)",
+        "lock *(u64 *)(r1 +0) += r2 fetch",
         "lock fetch add [%r1], %r2",
     ),
     (
         "c3 a1 f8 ff 01 00 00 00",
-        "r10 = atomic_fetch_add((u32 *)(r1 -8), r10)",
+        "lock *(u32 *)(r1 -8) += r10 fetch",
         "lock fetch add32 [%r1-8], %r10",
     ),
     (
         "db 21 00 00 51 00 00 00",
-        "r2 = atomic64_fetch_and((u64 *)(r1 +0), r2)",
+        "lock *(u64 *)(r1 +0) &= r2 fetch",
         "lock fetch and [%r1], %r2",
     ),
     (
         "c3 21 00 00 41 00 00 00",
-        "r2 = atomic_fetch_or((u32 *)(r1 +0), r2)",
+        "lock *(u32 *)(r1 +0) |= r2 fetch",
         "lock fetch or32 [%r1], %r2",
     ),
     (
         "db 21 00 00 a1 00 00 00",
-        "r2 = atomic64_fetch_xor((u64 *)(r1 +0), r2)",
+        "lock *(u64 *)(r1 +0) ^= r2 fetch",
         "lock fetch xor [%r1], %r2",
     ),
     (
         "db 21 00 00 e1 00 00 00",
-        "r2 = atomic64_xchg((u64 *)(r1 +0), r2)",
+        "lock *(u64 *)(r1 +0) xchg r2",
         "lock xchg [%r1], %r2",
     ),
     (
         "c3 21 00 00 f1 00 00 00",
-        "r0 = atomic_cmpxchg((u32 *)(r1 +0), r0, r2)",
+        "r0 = cmpxchg(*(u32 *)(r1 +0), r0, r2)",
         "lock cmpxchg32 [%r1], %r2",
     ),
     // 64-bit immediates and pseudo sources
     (
         "18 01 00 00 88 77 66 55 00 00 00 00 44 33 22 11",
-        "r1 = 0x1122334455667788 ll",
+        "r1 = 0x1122334455667788",
         "lddw %r1, 0x1122334455667788",
     ),
     (
         "18 11 00 00 03 00 00 00 00 00 00 00 00 00 00 00",
-        "r1 = map[fd:3]",
+        "r1 = map[id:3]",
         "lddw %r1, map_fd 3",
     ),
     (
         "18 21 00 00 03 00 00 00 00 00 00 00 10 00 00 00",
-        "r1 = map[fd:3][0]+16",
+        "r1 = map[id:3][0]+16",
         "lddw %r1, map_value 3, 16",
     ),
     (
@@ -218,6 +218,21 @@ const ROWS: &[(&str, &str, &str)] = &[
         "18 61 00 00 01 00 00 00 00 00 00 00 08 00 00 00",
         "r1 = map[idx:1][0]+8",
         "lddw %r1, map_idx_value 1, 8",
+    ),
+    (
+        "18 02 00 00 05 00 00 00 00 00 00 00 00 00 00 00",
+        "r2 = 0x5 ll",
+        "lddw %r2, 0x5",
+    ),
+    (
+        "18 02 00 00 ff ff ff ff 00 00 00 00 00 00 00 00",
+        "r2 = 0xffffffff",
+        "lddw %r2, 0xffffffff",
+    ),
+    (
+        "18 02 00 00 ff ff ff ff 00 00 00 00 ff ff ff ff",
+        "r2 = 0xffffffffffffffff ll",
+        "lddw %r2, 0xffffffffffffffff",
     ),
     // legacy packet access
     ("20 00 00 00 0e 00 00 00", "r0 = *(u32 *)skb[14]", "ldabsw 14"),

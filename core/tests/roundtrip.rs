@@ -268,9 +268,9 @@ fn decoder_rejects_with_the_index() {
 
 #[test]
 fn assembler_errors_have_line_and_column() {
-    let e = assemble("r0 = 1\n  r0 += r11\nexit", Syntax::Kernel).unwrap_err();
+    let e = assemble("r0 = 1\n  r0 += r12\nexit", Syntax::Kernel).unwrap_err();
     assert_eq!((e.line, e.column), (2, 9), "{e}");
-    assert!(e.message.contains("r11"), "{e}");
+    assert!(e.message.contains("r12"), "{e}");
     let e = assemble("mov %r0, 1\njne %r0, 2, nowhere\nexit", Syntax::Conformance).unwrap_err();
     assert_eq!((e.line, e.column), (2, 13), "{e}");
     assert!(e.message.contains("undefined label 'nowhere'"), "{e}");

@@ -71,17 +71,6 @@ const JMP_OPS: [(&str, JmpCond); 11] = [
     ("&", JmpCond::Set),
 ];
 
-fn atomic_name(op: AtomicOp) -> &'static str {
-    match op {
-        AtomicOp::Add => "add",
-        AtomicOp::And => "and",
-        AtomicOp::Or => "or",
-        AtomicOp::Xor => "xor",
-        AtomicOp::Xchg => "xchg",
-        AtomicOp::Cmpxchg => "cmpxchg",
-    }
-}
-
 fn atomic_op_str(op: AtomicOp) -> &'static str {
     match op {
         AtomicOp::Add => "+=",
@@ -126,13 +115,21 @@ pub(crate) fn format(i: &Instr) -> String {
         } => {
             let s = match src {
                 Operand::Reg(r) => reg(wide, r),
+                // As the kernel prints it: signed conditions show a signed hex immediate.
+                Operand::Imm(imm) if matches!(cond, JmpCond::Sgt | JmpCond::Sge | JmpCond::Slt | JmpCond::Sle) => {
+                    if imm < 0 {
+                        format!("-{:#x}", (imm as i64).unsigned_abs())
+                    } else {
+                        format!("{imm:#x}")
+                    }
+                }
                 Operand::Imm(imm) => format!("{:#x}", imm as u32),
             };
             format!("if {} {} {s} goto pc{off:+}", reg(wide, dst), jmp_str(cond))
         }
         Instr::CallHelper(id) => match helper_name(id) {
-            Some(n) => format!("call {n}#{id}"),
-            None => format!("call unknown#{id}"),
+            Some(n) => format!("call {}#{id}", n.strip_prefix("bpf_").unwrap_or(n)),
+            None => format!("call #{id}"),
         },
         Instr::CallLocal(imm) => format!("call pc{imm:+}"),
         Instr::CallKfunc(id) => match kfunc_name(id) {
@@ -143,9 +140,19 @@ pub(crate) fn format(i: &Instr) -> String {
         Instr::Exit => "exit".to_string(),
         Instr::LdImm64 { dst, kind, imm, imm2 } => {
             let v = match kind {
-                Imm64Kind::Imm => format!("{:#x} ll", Instr::imm64(imm, imm2)),
-                Imm64Kind::MapFd => format!("map[fd:{imm}]"),
-                Imm64Kind::MapValue => format!("map[fd:{imm}][0]{imm2:+}"),
+                Imm64Kind::Imm => {
+                    // The kernel prints the value in hex and the second slot on its own line.
+                    // On one line, a value a 32-bit `mov` could also produce gets ` ll` so the
+                    // text stays unambiguous.
+                    let v = Instr::imm64(imm, imm2);
+                    if v == v as i32 as i64 as u64 {
+                        format!("{v:#x} ll")
+                    } else {
+                        format!("{v:#x}")
+                    }
+                }
+                Imm64Kind::MapFd => format!("map[id:{imm}]"),
+                Imm64Kind::MapValue => format!("map[id:{imm}][0]{imm2:+}"),
                 Imm64Kind::MapIdx => format!("map[idx:{imm}]"),
                 Imm64Kind::MapIdxValue => format!("map[idx:{imm}][0]{imm2:+}"),
                 Imm64Kind::BtfId if imm2 == 0 => format!("btf_id[{imm}]"),
@@ -175,17 +182,14 @@ pub(crate) fn format(i: &Instr) -> String {
             src,
             off,
         } => {
-            let w = if size == Size::DW { "64" } else { "" };
-            let m = format!("({} *){}", usize_name(size, false), mem(dst, off));
+            let m = format!("*({} *){}", usize_name(size, false), mem(dst, off));
             match op {
-                AtomicOp::Xchg => format!("r{src} = atomic{w}_xchg({m}, r{src})"),
-                AtomicOp::Cmpxchg => format!("r0 = atomic{w}_cmpxchg({m}, r0, r{src})"),
-                _ if fetch => format!("r{src} = atomic{w}_fetch_{}({m}, r{src})", atomic_name(op)),
+                AtomicOp::Xchg => format!("lock {m} xchg r{src}"),
+                AtomicOp::Cmpxchg => format!("r0 = cmpxchg({m}, r0, r{src})"),
                 _ => format!(
-                    "lock *({} *){} {} r{src}",
-                    usize_name(size, false),
-                    mem(dst, off),
-                    atomic_op_str(op)
+                    "lock {m} {} r{src}{}",
+                    atomic_op_str(op),
+                    if fetch { " fetch" } else { "" }
                 ),
             }
         }
@@ -234,7 +238,9 @@ fn reg_of(word: &str) -> Option<(bool, u8)> {
         _ => return None,
     };
     let n: u8 = word[1..].parse().ok()?;
-    if n > 10 || word.len() > 3 || (word.len() == 3 && word.as_bytes()[1] == b'0') {
+    // r11 is BPF_REG_AX: valid in listings of programs after kernel fixups only (the decoder
+    // used for user programs rejects it).
+    if n > 11 || word.len() > 3 || (word.len() == 3 && word.as_bytes()[1] == b'0') {
         return None;
     }
     Some((wide, n))
@@ -350,6 +356,9 @@ fn check_same_width(cur: &Cursor, pos: usize, a: bool, b: bool) -> Result<(), As
 pub(crate) fn parse_line(cur: &mut Cursor) -> Result<LineItem, AsmError> {
     cur.skip_ws();
     let start = cur.pos();
+    if cur.eat("(ld_imm64 2nd half)") {
+        return Ok(LineItem::LddwSecondHalf);
+    }
     if cur.eat("*") {
         // Store: *(u32 *)(r10 -8) = r1 | imm
         let (size, signed) = parse_size_cast(cur)?;
@@ -424,6 +433,20 @@ pub(crate) fn parse_line(cur: &mut Cursor) -> Result<LineItem, AsmError> {
             }
             let (dst, off) = parse_mem(cur)?;
             cur.skip_ws();
+            let save = cur.pos();
+            if cur.ident().is_some_and(|(w, _)| w == "xchg") {
+                let (_, src) = parse_reg(cur)?;
+                let i = Instr::Atomic {
+                    size,
+                    op: AtomicOp::Xchg,
+                    fetch: true,
+                    dst,
+                    src,
+                    off,
+                };
+                return Ok(LineItem::Instr(i, None));
+            }
+            cur.set_pos(save);
             let op = [
                 ("+=", AtomicOp::Add),
                 ("&=", AtomicOp::And),
@@ -433,13 +456,18 @@ pub(crate) fn parse_line(cur: &mut Cursor) -> Result<LineItem, AsmError> {
             .iter()
             .find(|(s, _)| cur.eat(s))
             .map(|(_, o)| *o)
-            .ok_or_else(|| cur.error("expected +=, &=, |= or ^="))?;
+            .ok_or_else(|| cur.error("expected +=, &=, |=, ^= or xchg"))?;
             let (_, src) = parse_reg(cur)?;
+            let save = cur.pos();
+            let fetch = cur.ident().is_some_and(|(w, _)| w == "fetch");
+            if !fetch {
+                cur.set_pos(save);
+            }
             Ok(LineItem::Instr(
                 Instr::Atomic {
                     size,
                     op,
-                    fetch: false,
+                    fetch,
                     dst,
                     src,
                     off,
@@ -480,14 +508,14 @@ fn parse_call(cur: &mut Cursor) -> Result<LineItem, AsmError> {
         return match name {
             "unknown" | "helper" => Ok(LineItem::Instr(Instr::CallHelper(id), None)),
             "kfunc" => Ok(LineItem::Instr(Instr::CallKfunc(id), None)),
-            _ => match helper_id(name) {
+            _ => match helper_id_any(name) {
                 Some(h) if h == id => Ok(LineItem::Instr(Instr::CallHelper(id), None)),
                 Some(h) => Err(cur.error_at(p, format!("helper {name} has id {h}, not {id}"))),
                 None => Err(AsmError::new(cur_line(cur), col, format!("unknown helper: {name}"))),
             },
         };
     }
-    if let Some(id) = helper_id(name) {
+    if let Some(id) = helper_id_any(name) {
         return Ok(LineItem::Instr(Instr::CallHelper(id), None));
     }
     if let Some(id) = kfunc_id(name) {
@@ -498,6 +526,11 @@ fn parse_call(cur: &mut Cursor) -> Result<LineItem, AsmError> {
         Instr::CallLocal(0),
         Some((Target::Label(name.to_string()), col)),
     ))
+}
+
+/// A helper id by name, with or without the `bpf_` prefix (the kernel prints it without).
+fn helper_id_any(name: &str) -> Option<i32> {
+    helper_id(name).or_else(|| helper_id(&format!("bpf_{name}")))
 }
 
 fn cur_line(cur: &Cursor) -> usize {
@@ -630,13 +663,39 @@ fn parse_reg_stmt(cur: &mut Cursor, start: usize, wide: bool, dst: u8) -> Result
         ));
     }
     cur.set_pos(save);
+    // A 64-bit move sign-extends its 32-bit immediate: a value it cannot produce (such as
+    // 0xffffffff) is a 64-bit immediate load, which the kernel prints this way (no `ll`).
+    let movable = |u: u64| u == u as i32 as i64 as u64;
+    if wide && v >= i64::MIN as i128 && v <= u64::MAX as i128 && !movable(v as u64) {
+        let v = v as u64;
+        let i = Instr::LdImm64 {
+            dst,
+            kind: Imm64Kind::Imm,
+            imm: v as u32 as i32,
+            imm2: (v >> 32) as u32 as i32,
+        };
+        return Ok(LineItem::Instr(i, None));
+    }
     let imm = super::cursor::to_imm32(v).ok_or_else(|| {
         cur.error_at(
             p,
             format!("immediate out of 32-bit range: {v} (use 'll' for a 64-bit load)"),
         )
     })?;
+    if wide {
+        // A following `(ld_imm64 2nd half)` line turns this into a 64-bit load of `v`.
+        return Ok(LineItem::MovImm(alu_instr(wide, dst, imm), dst, imm as i64 as u64));
+    }
     Ok(alu(AluOp::Mov, Operand::Imm(imm)))
+}
+
+fn alu_instr(wide: bool, dst: u8, imm: i32) -> Instr {
+    Instr::Alu {
+        wide,
+        op: AluOp::Mov,
+        dst,
+        src: Operand::Imm(imm),
+    }
 }
 
 fn parse_named_rhs(
@@ -670,9 +729,9 @@ fn parse_named_rhs(
             cur.expect("[")?;
             let (k, _) = cur.ident().ok_or_else(|| cur.error("expected fd: or idx:"))?;
             let by_idx = match k {
-                "fd" => false,
+                "id" | "fd" => false,
                 "idx" => true,
-                _ => return Err(cur.error("expected fd: or idx:")),
+                _ => return Err(cur.error("expected id:, fd: or idx:")),
             };
             cur.expect(":")?;
             let imm = cur.imm32()?;
@@ -717,6 +776,35 @@ fn parse_named_rhs(
                 },
                 Some(t),
             ))
+        }
+        "cmpxchg" => {
+            // r0 = cmpxchg(*(u64 *)(r1 +0), r0, r2)
+            cur.expect("(")?;
+            cur.expect("*")?;
+            let q = cur.pos();
+            let (size, signed) = parse_size_cast(cur)?;
+            if signed || !matches!(size, Size::W | Size::DW) {
+                return Err(cur.error_at(q, "cmpxchg takes u32 or u64"));
+            }
+            let (base, off) = parse_mem(cur)?;
+            cur.expect(",")?;
+            let q = cur.pos();
+            let (_, r0) = parse_reg(cur)?;
+            if r0 != 0 || dst != 0 {
+                return Err(cur.error_at(q, "cmpxchg compares with and returns in r0: r0 = cmpxchg(p, r0, rS)"));
+            }
+            cur.expect(",")?;
+            let (_, src) = parse_reg(cur)?;
+            cur.expect(")")?;
+            let i = Instr::Atomic {
+                size,
+                op: AtomicOp::Cmpxchg,
+                fetch: true,
+                dst: base,
+                src,
+                off,
+            };
+            Ok(LineItem::Instr(i, None))
         }
         _ if word.starts_with("atomic") => parse_atomic_call(cur, p, word, dst),
         _ => Err(cur.error_at(p, format!("cannot parse right-hand side starting with '{word}'"))),

@@ -11,7 +11,7 @@ mod conformance;
 mod cursor;
 mod kernel;
 
-use crate::isa::{decode_program, encode_program, DecodeError, Imm64Kind, Insn, Instr};
+use crate::isa::{decode_program_internal, encode_program, DecodeError, Imm64Kind, Insn, Instr};
 pub use cursor::AsmError;
 use cursor::Cursor;
 use serde::{Deserialize, Serialize};
@@ -53,11 +53,20 @@ struct Pending {
     instr: Instr,
     target: Option<(Target, usize)>,
     line: usize,
+    /// For `rD = imm` in the kernel syntax: (dst, value as written), in case the next line says
+    /// it was a 64-bit load.
+    wide_value: Option<(u8, u64)>,
 }
 
 /// What a line parser returns.
 enum LineItem {
+    /// An instruction, possibly with a target to resolve.
     Instr(Instr, Option<(Target, usize)>),
+    /// `rD = imm` (kernel syntax): a move, unless the next line is `(ld_imm64 2nd half)`, which
+    /// makes it a 64-bit load of the value as written.
+    MovImm(Instr, u8, u64),
+    /// The kernel's line for the second slot of a 64-bit load.
+    LddwSecondHalf,
 }
 
 /// Assembles program text in the given syntax into instruction slots.
@@ -98,7 +107,7 @@ pub fn assemble_instrs(text: &str, syntax: Syntax) -> Result<Vec<Instr>, AsmErro
         if syntax == Syntax::Kernel {
             kernel::skip_bpftool_prefix(&mut cur);
         }
-        let LineItem::Instr(instr, target) = match syntax {
+        let item = match syntax {
             Syntax::Kernel => kernel::parse_line(&mut cur)?,
             Syntax::Conformance => conformance::parse_line(&mut cur)?,
         };
@@ -106,11 +115,48 @@ pub fn assemble_instrs(text: &str, syntax: Syntax) -> Result<Vec<Instr>, AsmErro
         if !cur.at_end() {
             return Err(cur.error("unexpected text after instruction"));
         }
+        let mut wide_value = None;
+        let (instr, target) = match item {
+            LineItem::Instr(i, t) => (i, t),
+            LineItem::MovImm(i, dst, v) => {
+                wide_value = Some((dst, v));
+                (i, None)
+            }
+            LineItem::LddwSecondHalf => {
+                match pending.last_mut() {
+                    Some(Pending {
+                        instr: Instr::LdImm64 { .. },
+                        ..
+                    }) => {}
+                    Some(
+                        p @ Pending {
+                            wide_value: Some(_), ..
+                        },
+                    ) => {
+                        let (dst, v) = p.wide_value.take().unwrap_or_default();
+                        p.instr = Instr::LdImm64 {
+                            dst,
+                            kind: Imm64Kind::Imm,
+                            imm: v as u32 as i32,
+                            imm2: (v >> 32) as u32 as i32,
+                        };
+                        slot += 1;
+                    }
+                    _ => return Err(AsmError::new(line, 1, "(ld_imm64 2nd half) must follow a 64-bit load")),
+                }
+                continue;
+            }
+        };
         if instr == Instr::Exit && first_exit.is_none() {
             first_exit = Some(slot);
         }
         slot += instr.slots();
-        pending.push(Pending { instr, target, line });
+        pending.push(Pending {
+            instr,
+            target,
+            line,
+            wide_value,
+        });
     }
     // The conformance syntax: the first `exit` implicitly defines label `exit`.
     if syntax == Syntax::Conformance {
@@ -180,24 +226,32 @@ pub fn format_instr(instr: &Instr, syntax: Syntax) -> String {
 
 /// Disassembles a program, one instruction per line (a `lddw` is one line).
 ///
-/// Fails with the index of the first invalid instruction.
+/// Fails with the index of the first invalid instruction. r11 (`BPF_REG_AX`) is shown, since
+/// programs after kernel fixups may use it; [`crate::isa::decode`] rejects it in user programs.
 pub fn disassemble(insns: &[Insn], syntax: Syntax) -> Result<String, DecodeError> {
     let mut out = String::new();
-    for (_, instr) in decode_program(insns)? {
+    for (_, instr) in decode_program_internal(insns)? {
         out.push_str(&format_instr(&instr, syntax));
         out.push('\n');
     }
     Ok(out)
 }
 
-/// Disassembles with the slot index in front of each line, as bpftool does
-/// (`3: (79) r0 = *(u64 *)(r1 -8)` in the kernel syntax); the assemblers accept this form too.
+/// Disassembles with the slot index in front of each line, as the kernel prints it
+/// (`3: (79) r0 = *(u64 *)(r1 -8)`, a 64-bit load as `r1 = 0x...` followed by
+/// `4: (00) (ld_imm64 2nd half)`); the assemblers accept this form too.
 pub fn disassemble_numbered(insns: &[Insn], syntax: Syntax) -> Result<String, DecodeError> {
     let mut out = String::new();
-    for (idx, instr) in decode_program(insns)? {
+    for (idx, instr) in decode_program_internal(insns)? {
         let text = format_instr(&instr, syntax);
         match syntax {
-            Syntax::Kernel => out.push_str(&format!("{idx}: ({:02x}) {text}\n", insns[idx].code)),
+            Syntax::Kernel => {
+                let text = text.strip_suffix(" ll").unwrap_or(&text);
+                out.push_str(&format!("{idx}: ({:02x}) {text}\n", insns[idx].code));
+                if instr.slots() == 2 {
+                    out.push_str(&format!("{}: (00) (ld_imm64 2nd half)\n", idx + 1));
+                }
+            }
             Syntax::Conformance => out.push_str(&format!("{text:<40} # {idx}\n")),
         }
     }

@@ -472,8 +472,8 @@ pub struct DecodeError {
     pub kind: DecodeErrorKind,
 }
 
-fn check_reg(reg: u8, field: &'static str) -> Result<(), DecodeErrorKind> {
-    if reg > 10 {
+fn check_reg(reg: u8, field: &'static str, max: u8) -> Result<(), DecodeErrorKind> {
+    if reg > max {
         Err(DecodeErrorKind::BadRegister { reg, field })
     } else {
         Ok(())
@@ -502,16 +502,23 @@ impl Instr {
         (imm as u32 as u64) | ((imm2 as u32 as u64) << 32)
     }
 
-    /// Decodes the instruction at `insns[index]` (and its second slot for `lddw`).
+    /// Decodes the instruction at `insns[index]` (and its second slot for `lddw`), as the
+    /// kernel checks programs it is given: registers r0-r10 only.
     pub fn decode(insns: &[Insn], index: usize) -> Result<Instr, DecodeError> {
-        Self::decode_kind(insns, index).map_err(|kind| DecodeError { index, kind })
+        Self::decode_kind(insns, index, 10).map_err(|kind| DecodeError { index, kind })
     }
 
-    fn decode_kind(insns: &[Insn], index: usize) -> Result<Instr, DecodeErrorKind> {
+    /// Like [`Instr::decode`], but also accepts r11 (`BPF_REG_AX`), the auxiliary register the
+    /// verifier's own rewrites use in programs after fixups.
+    pub fn decode_internal(insns: &[Insn], index: usize) -> Result<Instr, DecodeError> {
+        Self::decode_kind(insns, index, BPF_REG_AX).map_err(|kind| DecodeError { index, kind })
+    }
+
+    fn decode_kind(insns: &[Insn], index: usize, max_reg: u8) -> Result<Instr, DecodeErrorKind> {
         let i = insns[index];
         let code = i.code;
-        check_reg(i.dst, "dst")?;
-        check_reg(i.src, "src")?;
+        check_reg(i.dst, "dst", max_reg)?;
+        check_reg(i.src, "src", max_reg)?;
         let unknown = Err(DecodeErrorKind::UnknownOpcode(code));
         match bpf_class(code) {
             BPF_ALU | BPF_ALU64 => {
@@ -876,10 +883,22 @@ impl Instr {
 ///
 /// Returns the structured instructions with their slot index.
 pub fn decode_program(insns: &[Insn]) -> Result<Vec<(usize, Instr)>, DecodeError> {
+    decode_program_with(insns, Instr::decode)
+}
+
+/// Decodes a program after kernel fixups, where r11 (`BPF_REG_AX`) may appear.
+pub fn decode_program_internal(insns: &[Insn]) -> Result<Vec<(usize, Instr)>, DecodeError> {
+    decode_program_with(insns, Instr::decode_internal)
+}
+
+fn decode_program_with(
+    insns: &[Insn],
+    decode: fn(&[Insn], usize) -> Result<Instr, DecodeError>,
+) -> Result<Vec<(usize, Instr)>, DecodeError> {
     let mut out = Vec::with_capacity(insns.len());
     let mut idx = 0;
     while idx < insns.len() {
-        let instr = Instr::decode(insns, idx)?;
+        let instr = decode(insns, idx)?;
         out.push((idx, instr));
         idx += instr.slots();
     }

@@ -8,7 +8,7 @@ pub mod names;
 pub mod opcode;
 
 pub use form::{
-    decode, decode_program, encode_program, AluOp, AtomicOp, DecodeError, DecodeErrorKind, EndKind, Imm64Kind, Instr,
-    JmpCond, Operand, Size,
+    decode, decode_program, decode_program_internal, encode_program, AluOp, AtomicOp, DecodeError, DecodeErrorKind,
+    EndKind, Imm64Kind, Instr, JmpCond, Operand, Size,
 };
 pub use insn::{encode, split_slots, Insn};

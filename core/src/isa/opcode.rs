@@ -193,6 +193,8 @@ pub const BPF_REG_9: u8 = 9;
 pub const BPF_REG_10: u8 = 10;
 /// Alias of r10.
 pub const BPF_REG_FP: u8 = 10;
+/// The verifier's auxiliary register (r11), used only in programs after kernel rewrites.
+pub const BPF_REG_AX: u8 = 11;
 /// Number of architectural registers.
 pub const MAX_BPF_REG: u8 = 11;
 

@@ -13,5 +13,7 @@
 
 pub mod asm;
 pub mod conformance;
+pub mod errno;
 pub mod interp;
 pub mod isa;
+pub mod kernel;

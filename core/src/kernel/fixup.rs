@@ -1,0 +1,195 @@
+//! `do_misc_fixups()` / `fixup_kfunc_call()` for the trampoline helpers and the session kfuncs:
+//! the inline sequences of reference §3.4 and §3.5, chosen by the profile.
+
+use super::patch::{PatchError, Patcher};
+use super::profile::Profile;
+use super::program::{AttachType, FuncModel, Program};
+use crate::isa::macros::*;
+use crate::isa::names::*;
+use crate::isa::opcode::*;
+use crate::isa::{Insn, Instr};
+use serde::Serialize;
+use std::ops::Range;
+
+const EINVAL: i32 = 22;
+const EOPNOTSUPP: i32 = 95;
+
+/// What a fixup did to one original instruction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FixupNote {
+    /// Original slot index.
+    pub orig: usize,
+    /// Range in the fixed program.
+    pub range: Range<usize>,
+    /// What was inlined (`bpf_session_cookie`, ...).
+    pub what: String,
+    /// The variant, in words (`cookie index from bits 8-15`).
+    pub detail: String,
+}
+
+/// A program after fixups.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Fixed {
+    /// The rewritten program.
+    pub insns: Vec<Insn>,
+    /// For each original slot, its range in `insns`.
+    pub map: Vec<Range<usize>>,
+    /// One note per rewritten instruction.
+    pub notes: Vec<FixupNote>,
+}
+
+/// The inline for one call, if the kernel inlines it for this program and profile.
+fn inline_for(
+    instr: &Instr,
+    prog: &Program,
+    func: &FuncModel,
+    profile: &Profile,
+) -> Option<(Vec<Insn>, String, String)> {
+    let meta = &profile.verifier_meta;
+    let load_meta = BPF_LDX_MEM(BPF_DW, BPF_REG_0, BPF_REG_1, -8);
+    let mask = profile.inlines.mask_nr_args;
+    let raw_tp = prog.attach == AttachType::TpBtf;
+    // tp_btf: the prototype lists the tracepoint's arguments (without `void *__data`).
+    let raw_tp_nr = func.args.len() as i32;
+    match *instr {
+        Instr::CallKfunc(id) if prog.attach == AttachType::Fsession && id == KFUNC_SESSION_IS_RETURN => {
+            let bit = meta.is_return_bit?;
+            Some((
+                vec![
+                    load_meta,
+                    BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, bit.into()),
+                    BPF_ALU64_IMM(BPF_AND, BPF_REG_0, 1),
+                ],
+                "bpf_session_is_return".into(),
+                format!("is_return = (ctx[-1] >> {bit}) & 1"),
+            ))
+        }
+        Instr::CallKfunc(id) if prog.attach == AttachType::Fsession && id == KFUNC_SESSION_COOKIE => {
+            let shift = meta.cookie_shift?;
+            Some((
+                vec![
+                    load_meta,
+                    BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, shift.into()),
+                    BPF_ALU64_IMM(BPF_AND, BPF_REG_0, meta.cookie_mask as i32),
+                    BPF_ALU64_IMM(BPF_LSH, BPF_REG_0, 3),
+                    BPF_ALU64_REG(BPF_SUB, BPF_REG_0, BPF_REG_1),
+                    BPF_ALU64_IMM(BPF_NEG, BPF_REG_0, 0),
+                ],
+                "bpf_session_cookie".into(),
+                format!("cookie = ctx - 8 * ((ctx[-1] >> {shift}) & {:#x})", meta.cookie_mask),
+            ))
+        }
+        Instr::CallHelper(BPF_FUNC_GET_FUNC_ARG) if prog.attach.is_tracing() => {
+            let mut v = if raw_tp {
+                if !profile.inlines.raw_tp_const {
+                    return None;
+                }
+                vec![BPF_MOV64_IMM(BPF_REG_0, raw_tp_nr)]
+            } else if mask {
+                vec![load_meta, BPF_ALU64_IMM(BPF_AND, BPF_REG_0, 0xff)]
+            } else {
+                vec![load_meta]
+            };
+            v.extend([
+                BPF_JMP32_REG(BPF_JGE, BPF_REG_2, BPF_REG_0, 6),
+                BPF_ALU64_IMM(BPF_LSH, BPF_REG_2, 3),
+                BPF_ALU64_REG(BPF_ADD, BPF_REG_2, BPF_REG_1),
+                BPF_LDX_MEM(BPF_DW, BPF_REG_0, BPF_REG_2, 0),
+                BPF_STX_MEM(BPF_DW, BPF_REG_3, BPF_REG_0, 0),
+                BPF_MOV64_IMM(BPF_REG_0, 0),
+                BPF_JMP_A(1),
+                BPF_MOV64_IMM(BPF_REG_0, -EINVAL),
+            ]);
+            let src = if raw_tp {
+                format!("nr_args = {raw_tp_nr} (tp_btf)")
+            } else {
+                nr_src(mask)
+            };
+            Some((
+                v,
+                "bpf_get_func_arg".into(),
+                format!("{src}; n >= nr_args ? -EINVAL : *value = ctx[n]"),
+            ))
+        }
+        Instr::CallHelper(BPF_FUNC_GET_FUNC_RET) if prog.attach.is_tracing() => {
+            let reads = matches!(prog.attach, AttachType::Fexit | AttachType::FmodRet)
+                || (prog.attach == AttachType::Fsession && profile.inlines.func_ret_fsession);
+            if !reads {
+                return Some((
+                    vec![BPF_MOV64_IMM(BPF_REG_0, -EOPNOTSUPP)],
+                    "bpf_get_func_ret".into(),
+                    "-EOPNOTSUPP (no return value for this attach type)".into(),
+                ));
+            }
+            let mut v = vec![load_meta];
+            if mask {
+                v.push(BPF_ALU64_IMM(BPF_AND, BPF_REG_0, 0xff));
+            }
+            v.extend([
+                BPF_ALU64_IMM(BPF_LSH, BPF_REG_0, 3),
+                BPF_ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1),
+                BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_0, 0),
+                BPF_STX_MEM(BPF_DW, BPF_REG_2, BPF_REG_3, 0),
+                BPF_MOV64_IMM(BPF_REG_0, 0),
+            ]);
+            Some((
+                v,
+                "bpf_get_func_ret".into(),
+                format!("{}; *value = ctx[nr_args]", nr_src(mask)),
+            ))
+        }
+        Instr::CallHelper(BPF_FUNC_GET_FUNC_ARG_CNT) if prog.attach.is_tracing() => {
+            if raw_tp {
+                if !profile.inlines.raw_tp_const {
+                    return None;
+                }
+                return Some((
+                    vec![BPF_MOV64_IMM(BPF_REG_0, raw_tp_nr)],
+                    "bpf_get_func_arg_cnt".into(),
+                    format!("nr_args = {raw_tp_nr} (tp_btf)"),
+                ));
+            }
+            let mut v = vec![load_meta];
+            if mask {
+                v.push(BPF_ALU64_IMM(BPF_AND, BPF_REG_0, 0xff));
+            }
+            Some((v, "bpf_get_func_arg_cnt".into(), nr_src(mask)))
+        }
+        Instr::CallHelper(BPF_FUNC_GET_FUNC_IP) if prog.attach.has_trampoline() => Some((
+            vec![BPF_LDX_MEM(BPF_DW, BPF_REG_0, BPF_REG_1, -16)],
+            "bpf_get_func_ip".into(),
+            "ip = ctx[-2] (stored because of IP_ARG)".into(),
+        )),
+        _ => None,
+    }
+}
+
+fn nr_src(mask: bool) -> String {
+    if mask {
+        "nr_args = ctx[-1] & 0xff".into()
+    } else {
+        "nr_args = ctx[-1]".into()
+    }
+}
+
+/// Applies the fixups to a verified program.
+pub fn fixup(prog: &Program, func: &FuncModel, profile: &Profile) -> Result<Fixed, PatchError> {
+    let decoded = crate::isa::decode_program(&prog.insns).map_err(|_| PatchError::Position(0))?;
+    let mut p = Patcher::new(&prog.insns);
+    let mut notes = Vec::new();
+    for (orig, instr) in decoded {
+        let Some((seq, what, detail)) = inline_for(&instr, prog, func, profile) else {
+            continue;
+        };
+        let pos = p.range_of(orig).map(|r| r.start).unwrap_or(orig);
+        p.patch(pos, &seq)?;
+        notes.push(FixupNote {
+            orig,
+            range: pos..pos + seq.len(),
+            what,
+            detail,
+        });
+    }
+    let (insns, map) = p.finish();
+    Ok(Fixed { insns, map, notes })
+}

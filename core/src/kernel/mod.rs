@@ -5,3 +5,4 @@ pub mod fixup;
 pub mod patch;
 pub mod profile;
 pub mod program;
+pub mod verifier;

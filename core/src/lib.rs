@@ -17,3 +17,4 @@ pub mod errno;
 pub mod interp;
 pub mod isa;
 pub mod kernel;
+pub mod scenario;

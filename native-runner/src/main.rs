@@ -27,6 +27,10 @@ enum Command {
     Disasm(cmd::asm::DisasmArgs),
     /// Execute a program in the interpreter with the conformance environment.
     Exec(cmd::asm::ExecArgs),
+    /// Check a scenario: verifier verdicts, programs before and after fixups, the link table.
+    Check(cmd::check::Args),
+    /// List, show and diff kernel profiles.
+    Profiles(cmd::profiles::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +41,8 @@ fn main() -> ExitCode {
         Command::Asm(a) => cmd::asm::asm(a),
         Command::Disasm(a) => cmd::asm::disasm(a),
         Command::Exec(a) => cmd::asm::exec(a),
+        Command::Check(a) => cmd::check::run(a),
+        Command::Profiles(a) => cmd::profiles::run(a),
     };
     match result {
         Ok(code) => code,

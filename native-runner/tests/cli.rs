@@ -117,3 +117,108 @@ fn example_programs_compute_what_they_say() {
     let o = bin().arg("exec").arg(ex.join("sum_loop.bpf")).output().unwrap();
     assert!(stdout(&o).starts_with("r0 = 0x1356 (4950),"), "{}", stdout(&o));
 }
+
+#[test]
+fn check_scenarios_and_profiles() {
+    let sc = root().join("examples/scenarios");
+    for entry in std::fs::read_dir(&sc).unwrap() {
+        let p = entry.unwrap().path();
+        let o = bin().arg("check").arg(&p).output().unwrap();
+        assert!(o.status.success(), "{}: {}", p.display(), stdout(&o));
+        assert!(stdout(&o).contains("result: ok"), "{}", p.display());
+    }
+    // The side-by-side view links the cookie call to its inline.
+    let o = bin()
+        .arg("check")
+        .arg(sc.join("fsession_cookie.toml"))
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(out.contains("call bpf_session_cookie    →"), "{out}");
+    assert!(
+        out.contains("; bpf_session_cookie: cookie = ctx - 8 * ((ctx[-1] >> 8) & 0xff)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("flags CALL_ORIG\n") || out.contains("flags CALL_ORIG "),
+        "{out}"
+    );
+    // Another profile on the same file: v9 inlines read bit 9.
+    let o = bin()
+        .args(["check", "--profile", "fsession-v9"])
+        .arg(sc.join("fsession_cookie.toml"))
+        .output()
+        .unwrap();
+    assert!(stdout(&o).contains("cookie = ctx - 8 * ((ctx[-1] >> 9) & 0xff)"));
+    // JSON for scripts.
+    let o = bin()
+        .args(["check", "--json"])
+        .arg(sc.join("links_38.toml"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["trampoline"]["slots_used"], 38);
+    assert_eq!(v["link_ops"][19]["result"]["Err"]["errno"], "E2BIG");
+    // Conformance syntax and bytes.
+    let o = bin()
+        .args(["check", "--syntax", "conformance", "--bytes"])
+        .arg(sc.join("fsession_cookie.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("79 10 f8 ff 00 00 00 00  ldxdw %r0, [%r1-8]"),
+        "{}",
+        stdout(&o)
+    );
+    // A scenario that fails: exit 1 and the problem named.
+    let dir = std::env::temp_dir().join(format!("fsl-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "profile = \"linux-7.0\"\n[function]\nprototype = \"int f(int a)\"\n[[program]]\nname = \"p\"\nattach = \"fentry\"\ntext = \"r0 = 1\\nexit\"\n").unwrap();
+    let o = bin().arg("check").arg(&bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("program 'p': insn 1: At program exit the register R0 has smin=1 smax=1"),
+        "{}",
+        stdout(&o)
+    );
+    // Unknown profile and malformed file: one line on stderr, exit 2.
+    let o = bin()
+        .args(["check", "--profile", "linux-9"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown profile 'linux-9'"));
+    std::fs::write(&bad, "profile = \"linux-7.0\"\n[function]\nprototype = 5\n").unwrap();
+    let o = bin().arg("check").arg(&bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("bad.toml:3:13: invalid type"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A user profile file.
+    let custom = dir.join("mine.toml");
+    let o = bin().args(["profiles", "show", "linux-7.0"]).output().unwrap();
+    std::fs::write(
+        &custom,
+        stdout(&o)
+            .replace("name = \"linux-7.0\"", "name = \"mine\"")
+            .replace("max_tramp_links = 38", "max_tramp_links = 27"),
+    )
+    .unwrap();
+    let o = bin()
+        .args(["profiles", "diff", "linux-7.0"])
+        .arg(&custom)
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("max_tramp_links  38                   27"),
+        "{}",
+        stdout(&o)
+    );
+    let o = bin().arg("profiles").output().unwrap();
+    assert_eq!(stdout(&o).lines().count(), 4);
+    std::fs::remove_dir_all(&dir).ok();
+}

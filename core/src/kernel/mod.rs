@@ -2,6 +2,7 @@
 //! checks and fixups, and the trampoline link accounting.
 
 pub mod fixup;
+pub mod link;
 pub mod patch;
 pub mod profile;
 pub mod program;

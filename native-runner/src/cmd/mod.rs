@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 pub mod asm;
+pub mod check;
 pub mod conformance;
 pub mod plugin;
+pub mod profiles;
 
 /// Errors are reported as one line on stderr with exit code 2.
 pub type CmdResult = Result<std::process::ExitCode, String>;

@@ -1,0 +1,432 @@
+//! Scenario files (TOML): a traced function, programs with their text, the attach order, the
+//! kernel profile, and the errors the scenario expects. [`check`] runs the kernel's load and
+//! attach path over them: assemble, verify, fix up, attach. Documented in examples/README.md.
+
+use crate::asm::{assemble, Syntax};
+use crate::errno::Errno;
+use crate::kernel::fixup::{fixup, Fixed};
+use crate::kernel::link::{LinkError, LinkInfo, Trampoline, TrampolineLinks};
+use crate::kernel::profile::{Profile, TrampolineMode};
+use crate::kernel::program::{parse_prototype, AttachType, FuncModel, Program};
+use crate::kernel::verifier::{verify, MapDef, Verified, VerifierError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// The traced function.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSpec {
+    /// C prototype: `int bpf_fentry_test1(int a)`.
+    pub prototype: String,
+    /// Sizes of struct types used by value: `{ pair = 16 }`.
+    #[serde(default)]
+    pub structs: BTreeMap<String, u32>,
+}
+
+/// A global data area (`.bss`) or map, referenced by its index in `maps`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapSpec {
+    /// Name.
+    pub name: String,
+    /// Value size in bytes.
+    pub value_size: u32,
+}
+
+/// One program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSpec {
+    /// Name.
+    pub name: String,
+    /// `fentry`, `fexit`, `fmod_ret`, `fsession`, `tp_btf` or `freplace`.
+    pub attach: String,
+    /// Sleepable.
+    #[serde(default)]
+    pub sleepable: bool,
+    /// Attach cookie.
+    #[serde(default)]
+    pub cookie: u64,
+    /// `kernel` (default) or `conformance`.
+    #[serde(default)]
+    pub syntax: Option<String>,
+    /// The program text.
+    pub text: toml::Spanned<String>,
+}
+
+/// Errors the scenario expects, by program name: errno names (`E2BIG`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Programs the verifier must reject, with the errno.
+    #[serde(default)]
+    pub verifier_errors: BTreeMap<String, String>,
+    /// Attaches that must fail, with the errno.
+    #[serde(default)]
+    pub link_errors: BTreeMap<String, String>,
+}
+
+/// A scenario file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// A shipped profile name, or a path to a profile file (TOML or JSON) relative to the
+    /// scenario.
+    pub profile: String,
+    /// Overrides the profile's trampoline mode (`call` or `jmp`).
+    #[serde(default)]
+    pub mode: Option<TrampolineMode>,
+    /// The traced function.
+    pub function: FunctionSpec,
+    /// Global data areas and maps.
+    #[serde(default)]
+    pub maps: Vec<MapSpec>,
+    /// The programs, in file order.
+    #[serde(rename = "program", default)]
+    pub programs: Vec<ProgramSpec>,
+    /// Attach order by program name (default: file order). A name may not repeat.
+    #[serde(default)]
+    pub attach_order: Option<Vec<String>>,
+    /// Programs to detach after all attaches, in order.
+    #[serde(default)]
+    pub detach: Vec<String>,
+    /// Expected errors.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// A problem with the scenario file itself.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[error("line {line}, column {column}: {message}")]
+pub struct ScenarioError {
+    /// 1-based line in the file.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// File offset where a TOML string value's content starts (after the quotes and, for a
+/// multi-line string, the newline that follows them).
+fn content_start(file: &str, span: std::ops::Range<usize>) -> usize {
+    let raw = &file[span.start.min(file.len())..span.end.min(file.len())];
+    let mut skip = 0;
+    for q in ["\"\"\"", "'''", "\"", "'"] {
+        if raw.starts_with(q) {
+            skip = q.len();
+            if q.len() == 3 {
+                if raw[3..].starts_with("\r\n") {
+                    skip += 2;
+                } else if raw[3..].starts_with('\n') {
+                    skip += 1;
+                }
+            }
+            break;
+        }
+    }
+    span.start + skip
+}
+
+impl Scenario {
+    /// Parses a scenario from TOML text.
+    pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        let s: Scenario = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|sp| line_col(text, sp.start)).unwrap_or((1, 1));
+            ScenarioError {
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })?;
+        let mut names = std::collections::BTreeSet::new();
+        for p in &s.programs {
+            let at = |m: String| {
+                let (line, column) = line_col(text, p.text.span().start);
+                ScenarioError {
+                    line,
+                    column,
+                    message: m,
+                }
+            };
+            if !names.insert(p.name.clone()) {
+                return Err(at(format!("program name '{}' is used twice", p.name)));
+            }
+            if AttachType::parse(&p.attach).is_none() {
+                return Err(at(format!(
+                    "program '{}': unknown attach type '{}' (fentry, fexit, fmod_ret, fsession, tp_btf, freplace)",
+                    p.name, p.attach
+                )));
+            }
+            if let Some(sx) = &p.syntax {
+                sx.parse::<Syntax>()
+                    .map_err(|m| at(format!("program '{}': {m}", p.name)))?;
+            }
+        }
+        if let Some(order) = &s.attach_order {
+            let mut seen = std::collections::BTreeSet::new();
+            for n in order {
+                if !names.contains(n) {
+                    return Err(ScenarioError {
+                        line: 1,
+                        column: 1,
+                        message: format!("attach_order names unknown program '{n}'"),
+                    });
+                }
+                if !seen.insert(n) {
+                    return Err(ScenarioError {
+                        line: 1,
+                        column: 1,
+                        message: format!("attach_order names '{n}' twice"),
+                    });
+                }
+            }
+        }
+        for n in s
+            .detach
+            .iter()
+            .chain(s.expect.verifier_errors.keys())
+            .chain(s.expect.link_errors.keys())
+        {
+            if !names.contains(n) {
+                return Err(ScenarioError {
+                    line: 1,
+                    column: 1,
+                    message: format!("unknown program '{n}' in detach/expect"),
+                });
+            }
+        }
+        Ok(s)
+    }
+
+    /// The profile as used: the given one with the scenario's mode override.
+    pub fn effective_profile(&self, mut profile: Profile) -> Profile {
+        if let Some(m) = self.mode {
+            profile.mode = m;
+        }
+        profile
+    }
+}
+
+/// What happened to one program.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProgramReport {
+    /// Name.
+    pub name: String,
+    /// Attach type.
+    pub attach: AttachType,
+    /// Attach cookie.
+    pub cookie: u64,
+    /// The program as loaded.
+    pub program: Program,
+    /// Assembler error (file line and column), if the text did not assemble.
+    pub asm_error: Option<ScenarioError>,
+    /// Verifier verdict.
+    pub verified: Option<Result<Verified, VerifierError>>,
+    /// The program after fixups (verified programs only).
+    pub fixed: Option<Fixed>,
+    /// Fixup failure (16-bit range), if any.
+    pub fixup_error: Option<String>,
+}
+
+/// One attach or detach.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkOp {
+    /// `attach` or `detach`.
+    pub op: &'static str,
+    /// Program name.
+    pub program: String,
+    /// Outcome.
+    pub result: Result<(), LinkError>,
+}
+
+/// The outcome of checking a scenario.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    /// Description from the file.
+    pub description: String,
+    /// The profile used (after the scenario's overrides).
+    pub profile: Profile,
+    /// The traced function.
+    pub function: FuncModel,
+    /// Per program.
+    pub programs: Vec<ProgramReport>,
+    /// Attach and detach operations in order.
+    pub link_ops: Vec<LinkOp>,
+    /// What the encoder receives.
+    pub trampoline: TrampolineLinks,
+    /// Problems: unexpected errors and expected errors that did not happen.
+    pub problems: Vec<String>,
+}
+
+impl CheckReport {
+    /// True when every error was expected and every expected error happened.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+fn errno_matches(e: Errno, want: &str) -> bool {
+    e.name().eq_ignore_ascii_case(want.trim())
+}
+
+/// Runs the load and attach path over a parsed scenario. `text` is the file (for line numbers of
+/// assembler errors).
+pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport, ScenarioError> {
+    let profile = s.effective_profile(profile.clone());
+    let func = parse_prototype(&s.function.prototype, &s.function.structs).map_err(|e| ScenarioError {
+        line: 1,
+        column: 1,
+        message: format!("function prototype: {e}"),
+    })?;
+    let maps: BTreeMap<i32, MapDef> = s
+        .maps
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            (
+                i as i32,
+                MapDef {
+                    name: m.name.clone(),
+                    value_size: m.value_size,
+                },
+            )
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let mut programs = Vec::new();
+    for p in &s.programs {
+        let attach = AttachType::parse(&p.attach).expect("checked by parse");
+        let syntax = p
+            .syntax
+            .as_deref()
+            .map(|x| x.parse::<Syntax>().expect("checked by parse"))
+            .unwrap_or(Syntax::Kernel);
+        let mut rep = ProgramReport {
+            name: p.name.clone(),
+            attach,
+            cookie: p.cookie,
+            program: Program {
+                name: p.name.clone(),
+                attach,
+                sleepable: p.sleepable,
+                cookie: p.cookie,
+                insns: vec![],
+            },
+            asm_error: None,
+            verified: None,
+            fixed: None,
+            fixup_error: None,
+        };
+        match assemble(p.text.get_ref(), syntax) {
+            Err(e) => {
+                let start = content_start(text, p.text.span());
+                let (line0, col0) = line_col(text, start);
+                let err = ScenarioError {
+                    line: line0 + e.line - 1,
+                    column: if e.line == 1 { col0 + e.column - 1 } else { e.column },
+                    message: format!("program '{}': {}", p.name, e.message),
+                };
+                problems.push(format!("line {}, column {}: {}", err.line, err.column, err.message));
+                rep.asm_error = Some(err);
+            }
+            Ok(insns) => {
+                rep.program.insns = insns;
+                let v = verify(&rep.program, &func, &profile, &maps);
+                match (&v, s.expect.verifier_errors.get(&p.name)) {
+                    (Ok(_), Some(want)) => problems.push(format!(
+                        "program '{}': expected the verifier to fail with {want}, it passed",
+                        p.name
+                    )),
+                    (Err(e), Some(want)) if !errno_matches(e.errno, want) => {
+                        problems.push(format!("program '{}': expected {want}, verifier said: {e}", p.name))
+                    }
+                    (Err(e), None) => problems.push(format!("program '{}': {e}", p.name)),
+                    _ => {}
+                }
+                if v.is_ok() {
+                    match fixup(&rep.program, &func, &profile) {
+                        Ok(f) => rep.fixed = Some(f),
+                        Err(e) => {
+                            problems.push(format!("program '{}': fixups: {e}", p.name));
+                            rep.fixup_error = Some(e.to_string());
+                        }
+                    }
+                }
+                rep.verified = Some(v);
+            }
+        }
+        programs.push(rep);
+    }
+    // Attach the loaded programs in order, then detach.
+    let order: Vec<String> = s
+        .attach_order
+        .clone()
+        .unwrap_or_else(|| s.programs.iter().map(|p| p.name.clone()).collect());
+    let mut tramp = Trampoline::new();
+    let mut link_ops = Vec::new();
+    for name in &order {
+        let idx = programs.iter().position(|p| &p.name == name).expect("checked by parse");
+        let p = &programs[idx];
+        let Some(Ok(v)) = &p.verified else { continue };
+        if p.fixed.is_none() || p.attach == AttachType::TpBtf {
+            continue;
+        }
+        let info = LinkInfo {
+            prog: idx,
+            name: p.name.clone(),
+            attach: p.attach,
+            cookie: p.cookie,
+            call_get_func_ip: v.call_get_func_ip,
+            call_session_cookie: v.call_session_cookie,
+        };
+        let result = tramp.attach(info, &profile);
+        match (&result, s.expect.link_errors.get(name)) {
+            (Ok(()), Some(want)) => problems.push(format!("attach '{name}': expected {want}, it succeeded")),
+            (Err(e), Some(want)) if !errno_matches(e.errno, want) => {
+                problems.push(format!("attach '{name}': expected {want}, got {e}"))
+            }
+            (Err(e), None) => problems.push(format!("attach '{name}': {e}")),
+            _ => {}
+        }
+        link_ops.push(LinkOp {
+            op: "attach",
+            program: name.clone(),
+            result,
+        });
+    }
+    for name in &s.detach {
+        let idx = programs.iter().position(|p| &p.name == name).expect("checked by parse");
+        let result = tramp.detach(idx).map(|_| ());
+        if let Err(e) = &result {
+            problems.push(format!("detach '{name}': {e}"));
+        }
+        link_ops.push(LinkOp {
+            op: "detach",
+            program: name.clone(),
+            result,
+        });
+    }
+    let trampoline = tramp.links(&profile);
+    Ok(CheckReport {
+        description: s.description.clone(),
+        profile,
+        function: func,
+        programs,
+        link_ops,
+        trampoline,
+        problems,
+    })
+}

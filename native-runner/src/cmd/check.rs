@@ -1,0 +1,242 @@
+//! `fsession-lab check SCENARIO`: the verifier's verdict, each program before and after fixups
+//! side by side, and the trampoline's link table.
+
+use super::CmdResult;
+use fsession_core::asm::{format_instr, Syntax};
+use fsession_core::isa::{decode_program_internal, Insn};
+use fsession_core::kernel::link::{flags, ListEntry};
+use fsession_core::kernel::profile::TrampolineMode;
+use fsession_core::scenario::{check, CheckReport, ProgramReport, Scenario};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `check`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Scenario file (TOML, see examples/README.md).
+    scenario: PathBuf,
+    /// Use this profile instead of the scenario's (shipped name or file).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Text syntax of the listings.
+    #[arg(long, default_value = "kernel")]
+    syntax: Syntax,
+    /// Show each instruction's bytes.
+    #[arg(long)]
+    bytes: bool,
+    /// Print the whole report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Loads and checks a scenario file.
+pub fn load_and_check(path: &std::path::Path, profile_override: Option<&str>) -> Result<CheckReport, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let scenario =
+        Scenario::parse(&text).map_err(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
+    let base = path.parent();
+    let profile = super::profiles::load(profile_override.unwrap_or(&scenario.profile), base)
+        .map_err(|e| format!("{}: profile: {e}", path.display()))?;
+    check(&scenario, &text, &profile).map_err(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))
+}
+
+fn hex(i: &Insn) -> String {
+    i.to_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Lines `(index, text)` of a program, one per instruction (a `lddw` is one line).
+fn lines(insns: &[Insn], syntax: Syntax, bytes: bool) -> Vec<(usize, String)> {
+    match decode_program_internal(insns) {
+        Ok(v) => v
+            .into_iter()
+            .map(|(i, ins)| {
+                let t = format_instr(&ins, syntax);
+                let t = if bytes {
+                    format!("{:<23}  {t}", hex(&insns[i]))
+                } else {
+                    t
+                };
+                (i, t)
+            })
+            .collect(),
+        Err(e) => vec![(e.index, format!("<{e}>"))],
+    }
+}
+
+fn print_program(p: &ProgramReport, syntax: Syntax, bytes: bool) {
+    let verdict = match (&p.asm_error, &p.verified) {
+        (Some(e), _) => format!("does not assemble: line {}, column {}: {}", e.line, e.column, e.message),
+        (None, Some(Ok(v))) => {
+            let mut calls = vec![];
+            if v.call_session_cookie {
+                calls.push("bpf_session_cookie (gets a cookie slot)");
+            }
+            if v.call_get_func_ip {
+                calls.push("bpf_get_func_ip (IP_ARG)");
+            }
+            format!(
+                "accepted, {} insns processed, stack {} bytes{}",
+                v.processed,
+                v.stack_depth,
+                if calls.is_empty() {
+                    String::new()
+                } else {
+                    format!("; calls {}", calls.join(", "))
+                }
+            )
+        }
+        (None, Some(Err(e))) => format!("REJECTED at insn {}: {} ({})", e.index, e.message, e.errno),
+        (None, None) => "not loaded".into(),
+    };
+    println!("program {} ({}, cookie {}): {verdict}", p.name, p.attach, p.cookie);
+    if p.asm_error.is_some() {
+        return;
+    }
+    let before = lines(&p.program.insns, syntax, bytes);
+    let fail_at = match &p.verified {
+        Some(Err(e)) => Some(e.index),
+        _ => None,
+    };
+    let Some(fixed) = &p.fixed else {
+        for (i, t) in before {
+            let mark = if Some(i) == fail_at { ">>" } else { "  " };
+            println!("  {mark}{i:>4}  {t}");
+        }
+        return;
+    };
+    let after = lines(&fixed.insns, syntax, bytes);
+    let w = before.iter().map(|(_, t)| t.len()).max().unwrap_or(10).max(14);
+    println!(
+        "  {:>4}  {:<w$}   {:>4}  after fixups ({} → {} slots)",
+        "",
+        "before fixups",
+        "",
+        p.program.insns.len(),
+        fixed.insns.len()
+    );
+    for (i, t) in &before {
+        let range = fixed.map.get(*i).cloned().unwrap_or(0..0);
+        let mut right: Vec<&(usize, String)> = after.iter().filter(|(j, _)| range.contains(j)).collect();
+        if right.is_empty() {
+            right = vec![];
+        }
+        let note = fixed.notes.iter().find(|n| n.orig == *i);
+        for (k, (j, rt)) in right.iter().enumerate() {
+            let left = if k == 0 {
+                format!("{i:>4}  {t:<w$}")
+            } else {
+                format!("{:>4}  {:<w$}", "", "")
+            };
+            let link = if note.is_some() {
+                if k == 0 {
+                    "→"
+                } else {
+                    "│"
+                }
+            } else {
+                " "
+            };
+            let comment = match (k, note) {
+                (0, Some(n)) => format!("   ; {}: {}", n.what, n.detail),
+                _ => String::new(),
+            };
+            println!("  {left} {link} {j:>4}  {rt}{comment}");
+        }
+    }
+}
+
+fn entry_name(e: &ListEntry) -> String {
+    let mut s = format!("{}{}", e.link.name, if e.shadow { "'" } else { "" });
+    let mut tags = vec![e.link.attach.to_string()];
+    if e.link.call_session_cookie {
+        tags.push("cookie".into());
+    }
+    if e.link.call_get_func_ip {
+        tags.push("ip".into());
+    }
+    s.push_str(&format!(" ({})", tags.join(", ")));
+    s
+}
+
+fn print_report(r: &CheckReport, syntax: Syntax, bytes: bool) {
+    if !r.description.is_empty() {
+        println!("{}", r.description);
+    }
+    let mode = match r.profile.mode {
+        TrampolineMode::Call => "call",
+        TrampolineMode::Jmp => "jmp",
+    };
+    println!(
+        "profile {} ({mode} mode), function {} [{} argument slot(s), return {} bytes]",
+        r.profile.name,
+        r.function.prototype(),
+        r.function.nr_regs(),
+        r.function.ret_size
+    );
+    println!();
+    for p in &r.programs {
+        print_program(p, syntax, bytes);
+        println!();
+    }
+    println!("links, in attach order:");
+    if r.link_ops.is_empty() {
+        println!("  (none)");
+    }
+    for op in &r.link_ops {
+        match &op.result {
+            Ok(()) => println!("  {} {}: ok", op.op, op.program),
+            Err(e) => println!("  {} {}: {e}", op.op, op.program),
+        }
+    }
+    let t = &r.trampoline;
+    println!();
+    println!("trampoline lists (newest first):");
+    for (name, list) in [("fentry", &t.fentry), ("fexit", &t.fexit), ("fmod_ret", &t.fmod_ret)] {
+        let items: Vec<String> = list.iter().map(entry_name).collect();
+        println!(
+            "  {name:<8} {:>2}: {}",
+            list.len(),
+            if items.is_empty() { "-".into() } else { items.join(", ") }
+        );
+    }
+    if t.is_empty() {
+        println!("  no links: the function is not traced");
+    } else {
+        println!(
+            "  slots {}/{} (an fsession counts twice), fsession programs {} ({} with cookies), flags {}",
+            t.slots_used,
+            r.profile.max_tramp_links,
+            t.fsession_cnt,
+            t.fsession_cookie_cnt,
+            flags::names(t.flags)
+        );
+    }
+    println!();
+    if r.problems.is_empty() {
+        println!("result: ok (every error was expected)");
+    } else {
+        println!("result: {} problem(s)", r.problems.len());
+        for p in &r.problems {
+            println!("  - {p}");
+        }
+    }
+}
+
+/// Runs `check`.
+pub fn run(a: Args) -> CmdResult {
+    let report = load_and_check(&a.scenario, a.profile.as_deref())?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    } else {
+        print_report(&report, a.syntax, a.bytes);
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

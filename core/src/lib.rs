@@ -18,3 +18,4 @@ pub mod interp;
 pub mod isa;
 pub mod kernel;
 pub mod scenario;
+pub mod tramp;

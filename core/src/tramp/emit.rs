@@ -1,0 +1,251 @@
+//! A single-pass emitter over iced-x86 instructions: each instruction is encoded at its final
+//! address with an explicit `Code`, so the bytes are the kernel's choice of encoding.
+
+use super::layout::FrameLayout;
+use super::{eerr, EmittedInsn, EncodeError};
+use crate::errno::Errno;
+use iced_x86::{Code, Encoder, Instruction, MemoryOperand, Register};
+
+/// Access of a frame slot by an instruction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+    Addr,
+}
+
+pub(crate) struct Emitter<'a> {
+    pub image: u64,
+    pub out: Vec<EmittedInsn>,
+    pub instrs: Vec<Instruction>,
+    pub offset: usize,
+    pub layout: &'a FrameLayout,
+}
+
+pub(crate) fn mem(base: Register, disp: i64) -> MemoryOperand {
+    MemoryOperand::with_base_displ(base, disp)
+}
+
+impl<'a> Emitter<'a> {
+    pub(crate) fn new(image: u64, layout: &'a FrameLayout) -> Self {
+        Emitter {
+            image,
+            out: Vec::new(),
+            instrs: Vec::new(),
+            offset: 0,
+            layout,
+        }
+    }
+
+    fn encode_at(&self, instr: &Instruction, offset: usize) -> Result<Vec<u8>, EncodeError> {
+        let mut enc = Encoder::new(64);
+        let rip = self.image.wrapping_add(offset as u64);
+        match enc.encode(instr, rip) {
+            Ok(_) => Ok(enc.take_buffer()),
+            Err(e) => {
+                let target = instr.near_branch_target();
+                if instr.is_call_near() || instr.is_jmp_near() || instr.is_jcc_near() || instr.is_jcc_short() {
+                    eerr(
+                        Errno::ERANGE,
+                        format!(
+                            "{:?} at image offset {offset} cannot reach {target:#x} with a rel32/rel8 field ({e})",
+                            instr.code()
+                        ),
+                    )
+                } else {
+                    eerr(
+                        Errno::EINVAL,
+                        format!("cannot encode {:?} at offset {offset}: {e}", instr.code()),
+                    )
+                }
+            }
+        }
+    }
+
+    /// Emits one instruction; returns its index.
+    pub(crate) fn emit(
+        &mut self,
+        instr: Instruction,
+        role: impl Into<String>,
+        slots: &[(i32, Access)],
+    ) -> Result<usize, EncodeError> {
+        let bytes = self.encode_at(&instr, self.offset)?;
+        let mut e = EmittedInsn {
+            offset: self.offset,
+            bytes,
+            role: role.into(),
+            reads: vec![],
+            writes: vec![],
+            addrs: vec![],
+            target: None,
+        };
+        if instr.is_call_near() || instr.is_jmp_near() || instr.is_jcc_near() || instr.is_jcc_short() {
+            e.target = Some(instr.near_branch_target());
+        }
+        for &(off, acc) in slots {
+            let name = self
+                .layout
+                .slot_at(off)
+                .map(|s| s.name.clone())
+                .unwrap_or_else(|| format!("[rbp{off:+}]"));
+            let list = match acc {
+                Access::Read => &mut e.reads,
+                Access::Write => &mut e.writes,
+                Access::Addr => &mut e.addrs,
+            };
+            if !list.contains(&name) {
+                list.push(name);
+            }
+        }
+        self.offset += e.bytes.len();
+        self.out.push(e);
+        self.instrs.push(instr);
+        Ok(self.out.len() - 1)
+    }
+
+    /// Re-encodes instruction `idx` with a new branch target; its length must not change.
+    pub(crate) fn retarget(&mut self, idx: usize, target: u64) -> Result<(), EncodeError> {
+        let mut instr = self.instrs[idx];
+        instr.set_near_branch64(target);
+        let off = self.out[idx].offset;
+        let bytes = self.encode_at(&instr, off)?;
+        if bytes.len() != self.out[idx].bytes.len() {
+            return eerr(
+                Errno::EINVAL,
+                format!("branch at offset {off} changed length when patched"),
+            );
+        }
+        self.out[idx].bytes = bytes;
+        self.out[idx].target = Some(target);
+        self.instrs[idx] = instr;
+        Ok(())
+    }
+
+    pub(crate) fn ip(&self) -> u64 {
+        self.image.wrapping_add(self.offset as u64)
+    }
+
+    pub(crate) fn bytes(&self) -> Vec<u8> {
+        self.out.iter().flat_map(|e| e.bytes.iter().copied()).collect()
+    }
+}
+
+fn i(r: Result<Instruction, iced_x86::IcedError>) -> Result<Instruction, EncodeError> {
+    r.map_err(|e| EncodeError {
+        errno: Errno::EINVAL,
+        message: format!("instruction: {e}"),
+    })
+}
+
+/// Constructors with the kernel's encoding choices.
+pub(crate) mod x86 {
+    use super::*;
+
+    pub(crate) fn push(r: Register) -> Result<Instruction, EncodeError> {
+        i(Instruction::with1(Code::Push_r64, r))
+    }
+    pub(crate) fn mov_rr(dst: Register, src: Register) -> Result<Instruction, EncodeError> {
+        i(Instruction::with2(Code::Mov_rm64_r64, dst, src))
+    }
+    /// `sub rsp, imm` with imm8 when it fits (`is_imm8`), else imm32.
+    pub(crate) fn sub_rsp(n: i32) -> Result<Instruction, EncodeError> {
+        if (-128..=127).contains(&n) {
+            i(Instruction::with2(Code::Sub_rm64_imm8, Register::RSP, n))
+        } else {
+            i(Instruction::with2(Code::Sub_rm64_imm32, Register::RSP, n))
+        }
+    }
+    pub(crate) fn add_rsp8() -> Result<Instruction, EncodeError> {
+        i(Instruction::with2(Code::Add_rm64_imm8, Register::RSP, 8))
+    }
+    /// `emit_stx(BPF_DW, FP, src, off)`: `mov [rbp+off], src`.
+    pub(crate) fn stx(off: i32, src: Register) -> Result<Instruction, EncodeError> {
+        i(Instruction::with2(
+            Code::Mov_rm64_r64,
+            mem(Register::RBP, off as i64),
+            src,
+        ))
+    }
+    /// `emit_ldx(BPF_DW, dst, FP, off)`: `mov dst, [rbp+off]`.
+    pub(crate) fn ldx(dst: Register, off: i32) -> Result<Instruction, EncodeError> {
+        i(Instruction::with2(
+            Code::Mov_r64_rm64,
+            dst,
+            mem(Register::RBP, off as i64),
+        ))
+    }
+    pub(crate) fn lea(dst: Register, off: i32) -> Result<Instruction, EncodeError> {
+        i(Instruction::with2(Code::Lea_r64_m, dst, mem(Register::RBP, off as i64)))
+    }
+    /// `emit_mov_imm32(sign_propagate, dst, imm)`.
+    pub(crate) fn mov_imm32(sign_propagate: bool, dst64: Register, imm: u32) -> Result<Instruction, EncodeError> {
+        let dst32 = dst64.full_register32();
+        if sign_propagate && (imm as i32) < 0 {
+            i(Instruction::with2(Code::Mov_rm64_imm32, dst64, imm as i32))
+        } else if imm == 0 {
+            i(Instruction::with2(Code::Xor_rm32_r32, dst32, dst32))
+        } else {
+            i(Instruction::with2(Code::Mov_r32_imm32, dst32, imm))
+        }
+    }
+    /// `emit_mov_imm64(dst, imm)`: 32-bit forms when the value allows, else movabs.
+    pub(crate) fn mov_imm64(dst: Register, imm: u64) -> Result<Instruction, EncodeError> {
+        if imm >> 32 == 0 {
+            mov_imm32(false, dst, imm as u32)
+        } else if imm as i32 as i64 as u64 == imm {
+            mov_imm32(true, dst, imm as u32)
+        } else {
+            i(Instruction::with2(Code::Mov_r64_imm64, dst, imm))
+        }
+    }
+    pub(crate) fn call(target: u64) -> Result<Instruction, EncodeError> {
+        i(Instruction::with_branch(Code::Call_rel32_64, target))
+    }
+    pub(crate) fn jmp(target: u64) -> Result<Instruction, EncodeError> {
+        i(Instruction::with_branch(Code::Jmp_rel32_64, target))
+    }
+    pub(crate) fn je8(target: u64) -> Result<Instruction, EncodeError> {
+        i(Instruction::with_branch(Code::Je_rel8_64, target))
+    }
+    pub(crate) fn jne32(target: u64) -> Result<Instruction, EncodeError> {
+        i(Instruction::with_branch(Code::Jne_rel32_64, target))
+    }
+    pub(crate) fn test_rr(a: Register, b: Register) -> Result<Instruction, EncodeError> {
+        i(Instruction::with2(Code::Test_rm64_r64, a, b))
+    }
+    pub(crate) fn cmp_mem0(off: i32) -> Result<Instruction, EncodeError> {
+        i(Instruction::with2(
+            Code::Cmp_rm64_imm8,
+            mem(Register::RBP, off as i64),
+            0,
+        ))
+    }
+    pub(crate) fn mov_dword_mem0(off: i32) -> Result<Instruction, EncodeError> {
+        i(Instruction::with2(
+            Code::Mov_rm32_imm32,
+            mem(Register::RBP, off as i64),
+            0u32,
+        ))
+    }
+    pub(crate) fn call_reg(r: Register) -> Result<Instruction, EncodeError> {
+        i(Instruction::with1(Code::Call_rm64, r))
+    }
+    pub(crate) fn simple(code: Code) -> Instruction {
+        Instruction::with(code)
+    }
+    /// `x86_nops[n]` (the P6 nops, n = 1..8) [M: the kernel's exact table is not in the
+    /// reference; these are the standard P6 forms it uses on x86-64].
+    pub(crate) fn nop(n: usize) -> Result<Instruction, EncodeError> {
+        let m = |base, index, displ_size| MemoryOperand::new(base, index, 1, 0, displ_size, false, Register::None);
+        match n {
+            1 => Ok(Instruction::with(Code::Nopd)),
+            2 => Ok(Instruction::with(Code::Nopw)),
+            3 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::None, 0))),
+            4 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::None, 1))),
+            5 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::RAX, 1))),
+            6 => i(Instruction::with1(Code::Nop_rm16, m(Register::RAX, Register::RAX, 1))),
+            7 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::None, 4))),
+            _ => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::RAX, 4))),
+        }
+    }
+}

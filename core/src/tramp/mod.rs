@@ -1,0 +1,187 @@
+//! The x86-64 trampoline encoder (`arch_prepare_bpf_trampoline()`, reference §2): the exact
+//! machine code the kernel emits for a link set, with a frame layout, an annotated listing and
+//! the `ctx[-1]` value each program sees in each pass.
+
+mod emit;
+mod encode;
+pub mod layout;
+pub mod listing;
+
+pub use encode::encode;
+
+use crate::errno::Errno;
+use crate::kernel::profile::{MetaLayout, Mitigations};
+use crate::kernel::program::{AttachType, FuncModel};
+use serde::Serialize;
+use thiserror::Error;
+
+/// `BPF_INSN_SAFETY`: slack the kernel adds to the trampoline size.
+pub const BPF_INSN_SAFETY: usize = 64;
+/// Maximum trampoline size (one page).
+pub const PAGE_SIZE: usize = 4096;
+
+/// One program invocation slot in a trampoline list, with the addresses that change bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProgImage {
+    /// Program name.
+    pub name: String,
+    /// Attach type.
+    pub attach: AttachType,
+    /// This is the fexit-list shadow of an fsession link.
+    pub shadow: bool,
+    /// Attach cookie (`run_ctx.bpf_cookie`).
+    pub cookie: u64,
+    /// The program calls `bpf_session_cookie` (gets a cookie slot).
+    pub call_session_cookie: bool,
+    /// `struct bpf_prog *`.
+    pub prog: u64,
+    /// `prog->bpf_func`: the JIT image, or the interpreter entry.
+    pub bpf_func: u64,
+    /// For an interpreted program, `prog->insnsi` (passed in rsi).
+    pub insns: Option<u64>,
+    /// `__bpf_prog_enter*` for this program.
+    pub enter: u64,
+    /// `__bpf_prog_exit*` for this program.
+    pub exit: u64,
+}
+
+/// Addresses that change the trampoline's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Addresses {
+    /// Where the image will run.
+    pub image: u64,
+    /// The traced function (`func_addr`, including a leading ENDBR).
+    pub func: u64,
+    /// `struct bpf_tramp_image *im`.
+    pub im: u64,
+    /// `__bpf_tramp_enter`.
+    pub tramp_enter: u64,
+    /// `__bpf_tramp_exit`.
+    pub tramp_exit: u64,
+    /// The return thunk (used when the return-thunk mitigation is on).
+    pub return_thunk: u64,
+}
+
+/// Everything the encoder needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrampolineSpec {
+    /// The traced function.
+    pub func: FuncModel,
+    /// `BPF_TRAMP_F_*` flags.
+    pub flags: u32,
+    /// FENTRY list, in order.
+    pub fentry: Vec<ProgImage>,
+    /// FEXIT list, in order.
+    pub fexit: Vec<ProgImage>,
+    /// MODIFY_RETURN list, in order.
+    pub fmod_ret: Vec<ProgImage>,
+    /// Addresses.
+    pub addrs: Addresses,
+    /// The metadata word as this kernel's trampoline writes it. Without a cookie field the
+    /// encoder is the pre-fsession one: no cookie slots, no zeroing, no is_return store.
+    pub meta: MetaLayout,
+    /// Byte-changing mitigations.
+    pub mitigations: Mitigations,
+    /// `CONFIG_DYNAMIC_FTRACE_WITH_JMP`: CALL_ORIG without SKIP_FRAME is jmp mode.
+    pub ftrace_with_jmp: bool,
+}
+
+impl TrampolineSpec {
+    /// `bpf_trampoline_use_jmp(flags)`.
+    pub fn jmp_mode(&self) -> bool {
+        use crate::kernel::link::flags::*;
+        self.ftrace_with_jmp && self.flags & CALL_ORIG != 0 && self.flags & SKIP_FRAME == 0
+    }
+    /// Whether this kernel's trampoline knows fsession (writes cookie indexes / is_return).
+    pub fn fsession_aware(&self) -> bool {
+        self.meta.cookie_shift.is_some() || self.meta.is_return_bit.is_some()
+    }
+}
+
+/// The pass in which a program runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pass {
+    /// The fentry list (before the original function).
+    Entry,
+    /// The fmod_ret list.
+    ModifyReturn,
+    /// The fexit list (after the original function).
+    Exit,
+}
+
+/// What a program sees when the trampoline calls it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Invocation {
+    /// Program name.
+    pub prog: String,
+    /// Its attach type.
+    pub attach: AttachType,
+    /// Pass.
+    pub pass: Pass,
+    /// The value in `ctx[-1]` at the call.
+    pub func_meta: u64,
+    /// The cookie index the trampoline intends for it (cookie users only).
+    pub cookie_index: Option<u64>,
+    /// Offset of the `call bpf_func` instruction in the image.
+    pub call_offset: usize,
+}
+
+/// One emitted instruction with its explanation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EmittedInsn {
+    /// Offset in the image.
+    pub offset: usize,
+    /// Encoded bytes.
+    pub bytes: Vec<u8>,
+    /// What it is for.
+    pub role: String,
+    /// Frame slots it reads.
+    pub reads: Vec<String>,
+    /// Frame slots it writes.
+    pub writes: Vec<String>,
+    /// Frame slots whose address it takes.
+    pub addrs: Vec<String>,
+    /// For calls and jumps: the target address.
+    pub target: Option<u64>,
+}
+
+/// An encoded trampoline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Encoded {
+    /// The machine code.
+    pub bytes: Vec<u8>,
+    /// The instructions, in order.
+    pub insns: Vec<EmittedInsn>,
+    /// The frame.
+    pub layout: layout::FrameLayout,
+    /// Every program invocation, in execution order.
+    pub invocations: Vec<Invocation>,
+    /// `arch_bpf_trampoline_size()`: code bytes + `BPF_INSN_SAFETY`.
+    pub size: usize,
+    /// `im->ip_after_call` (CALL_ORIG).
+    pub ip_after_call: Option<usize>,
+    /// `im->ip_epilogue` (CALL_ORIG).
+    pub ip_epilogue: Option<usize>,
+    /// Where the trampoline calls the original function.
+    pub orig_call: Option<u64>,
+    /// Jmp mode.
+    pub jmp_mode: bool,
+}
+
+/// Why a trampoline could not be encoded.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[error("{errno}: {message}")]
+pub struct EncodeError {
+    /// The kernel's error.
+    pub errno: Errno,
+    /// What, naming the instruction or slot.
+    pub message: String,
+}
+
+pub(crate) fn eerr<T>(errno: Errno, message: impl Into<String>) -> Result<T, EncodeError> {
+    Err(EncodeError {
+        errno,
+        message: message.into(),
+    })
+}

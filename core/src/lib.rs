@@ -18,4 +18,5 @@ pub mod interp;
 pub mod isa;
 pub mod kernel;
 pub mod scenario;
+pub mod show;
 pub mod tramp;

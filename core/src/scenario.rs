@@ -65,6 +65,13 @@ pub struct Expect {
     /// Attaches that must fail, with the errno.
     #[serde(default)]
     pub link_errors: BTreeMap<String, String>,
+    /// The trampoline must fail to encode with this errno (`ENOTSUPP`, `E2BIG`, `ERANGE`).
+    #[serde(default)]
+    pub encode_error: Option<String>,
+    /// The contract check must find a violation (the verifier's inlines and the trampoline
+    /// disagree, as in `fsession-v9-patch05`).
+    #[serde(default)]
+    pub contract_violation: bool,
 }
 
 /// A scenario file.

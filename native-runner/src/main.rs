@@ -31,6 +31,8 @@ enum Command {
     Check(cmd::check::Args),
     /// List, show and diff kernel profiles.
     Profiles(cmd::profiles::Args),
+    /// Show a scenario's trampoline: stack layout, annotated listing, contract check.
+    Show(cmd::show::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Exec(a) => cmd::asm::exec(a),
         Command::Check(a) => cmd::check::run(a),
         Command::Profiles(a) => cmd::profiles::run(a),
+        Command::Show(a) => cmd::show::run(a),
     };
     match result {
         Ok(code) => code,

@@ -244,8 +244,8 @@ pub(crate) mod x86 {
             4 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::None, 1))),
             5 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::RAX, 1))),
             6 => i(Instruction::with1(Code::Nop_rm16, m(Register::RAX, Register::RAX, 1))),
-            7 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::None, 4))),
-            _ => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::RAX, 4))),
+            7 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::None, 8))),
+            _ => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::RAX, 8))),
         }
     }
 }

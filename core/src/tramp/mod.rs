@@ -2,6 +2,8 @@
 //! machine code the kernel emits for a link set, with a frame layout, an annotated listing and
 //! the `ctx[-1]` value each program sees in each pass.
 
+pub mod build;
+pub mod contract;
 mod emit;
 mod encode;
 pub mod layout;

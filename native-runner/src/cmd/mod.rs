@@ -5,6 +5,7 @@ pub mod check;
 pub mod conformance;
 pub mod plugin;
 pub mod profiles;
+pub mod show;
 
 /// Errors are reported as one line on stderr with exit code 2.
 pub type CmdResult = Result<std::process::ExitCode, String>;

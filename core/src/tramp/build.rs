@@ -1,0 +1,119 @@
+//! From a checked scenario to the encoder's input: the lists the accounting produced, with
+//! deterministic kernel-like addresses (same scenario, same bytes).
+
+use super::{Addresses, ProgImage, TrampolineSpec};
+use crate::kernel::link::ListEntry;
+use crate::kernel::profile::TrampolineMode;
+use crate::scenario::CheckReport;
+use serde::Serialize;
+
+/// Addresses of the kernel symbols the trampoline calls (those of the oracle machine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct KernelSymbols {
+    /// `__bpf_prog_enter_recur`.
+    pub prog_enter_recur: u64,
+    /// `__bpf_prog_exit_recur`.
+    pub prog_exit_recur: u64,
+    /// `__bpf_prog_enter_sleepable_recur`.
+    pub prog_enter_sleepable_recur: u64,
+    /// `__bpf_prog_exit_sleepable_recur`.
+    pub prog_exit_sleepable_recur: u64,
+    /// `__bpf_tramp_enter`.
+    pub tramp_enter: u64,
+    /// `__bpf_tramp_exit`.
+    pub tramp_exit: u64,
+    /// The return thunk.
+    pub return_thunk: u64,
+}
+
+/// The symbol addresses recorded with the oracle captures (kernel-oracle/README.md); the
+/// sleepable variants, not recorded there, are placed next to them.
+pub const ORACLE_SYMBOLS: KernelSymbols = KernelSymbols {
+    prog_enter_recur: 0xffff_ffff_8152_f210,
+    prog_exit_recur: 0xffff_ffff_8152_f970,
+    prog_enter_sleepable_recur: 0xffff_ffff_8152_f440,
+    prog_exit_sleepable_recur: 0xffff_ffff_8152_fa80,
+    tramp_enter: 0xffff_ffff_8152_fee0,
+    tramp_exit: 0xffff_ffff_8152_ff20,
+    return_thunk: 0xffff_ffff_8110_410b,
+};
+
+/// Where things are placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Placement {
+    /// The trampoline image.
+    pub image: u64,
+    /// The traced function.
+    pub func: u64,
+    /// `struct bpf_tramp_image *`.
+    pub im: u64,
+    /// `struct bpf_prog *` of program i is `prog_base + i * 0x1000`.
+    pub prog_base: u64,
+    /// `bpf_func` of program i is `func_base + i * 0x800`.
+    pub func_base: u64,
+    /// Kernel symbols.
+    pub symbols: KernelSymbols,
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Placement {
+            image: 0xffff_ffff_c000_0000,
+            func: 0xffff_ffff_8124_5670,
+            im: 0xffff_8881_0000_0000,
+            prog_base: 0xffff_c900_0040_0000,
+            func_base: 0xffff_ffff_a000_0000,
+            symbols: ORACLE_SYMBOLS,
+        }
+    }
+}
+
+fn image_of(e: &ListEntry, sleepable: bool, place: &Placement) -> ProgImage {
+    let i = e.link.prog as u64;
+    let s = &place.symbols;
+    ProgImage {
+        name: e.link.name.clone(),
+        attach: e.link.attach,
+        shadow: e.shadow,
+        cookie: e.link.cookie,
+        call_session_cookie: e.link.call_session_cookie,
+        prog: place.prog_base + i * 0x1000,
+        bpf_func: place.func_base + i * 0x800,
+        insns: None,
+        enter: if sleepable {
+            s.prog_enter_sleepable_recur
+        } else {
+            s.prog_enter_recur
+        },
+        exit: if sleepable {
+            s.prog_exit_sleepable_recur
+        } else {
+            s.prog_exit_recur
+        },
+    }
+}
+
+/// The encoder input for a checked scenario.
+pub fn spec_for(report: &CheckReport, place: &Placement) -> TrampolineSpec {
+    let t = &report.trampoline;
+    let sleepable = |e: &ListEntry| report.programs.get(e.link.prog).is_some_and(|p| p.program.sleepable);
+    let conv = |v: &Vec<ListEntry>| v.iter().map(|e| image_of(e, sleepable(e), place)).collect();
+    TrampolineSpec {
+        func: report.function.clone(),
+        flags: t.flags,
+        fentry: conv(&t.fentry),
+        fexit: conv(&t.fexit),
+        fmod_ret: conv(&t.fmod_ret),
+        addrs: Addresses {
+            image: place.image,
+            func: place.func,
+            im: place.im,
+            tramp_enter: place.symbols.tramp_enter,
+            tramp_exit: place.symbols.tramp_exit,
+            return_thunk: place.symbols.return_thunk,
+        },
+        meta: report.profile.trampoline_meta,
+        mitigations: report.profile.mitigations,
+        ftrace_with_jmp: report.profile.mode == TrampolineMode::Jmp,
+    }
+}

@@ -8,7 +8,17 @@ use crate::tramp::build::{spec_for, Placement};
 use crate::tramp::contract::{self, Contract};
 use crate::tramp::listing::{listing, AsmSyntax, Line};
 use crate::tramp::{encode, EncodeError, Encoded, TrampolineSpec};
+use crate::kernel::link::flags;
+use crate::tramp::listing;
+use crate::tramp::Pass;
 use serde::Serialize;
+use std::fmt::Write;
+
+macro_rules! wln {
+    ($o:expr, $($arg:tt)*) => {{
+        let _ = writeln!($o, $($arg)*);
+    }};
+}
 
 /// Everything `show` reports.
 #[derive(Clone, Debug, Serialize)]
@@ -96,4 +106,104 @@ pub fn show(
         contract,
         problems,
     })
+}
+
+/// Renders a report as the text `fsession-lab show` prints.
+pub fn render(r: &ShowReport, bytes: bool) -> String {
+    let mut o = String::new();
+    let c = &r.check;
+    if !c.description.is_empty() {
+        wln!(o, "{}", c.description);
+    }
+    wln!(o, "profile {}, function {}", c.profile.name, c.function.prototype());
+    match &r.encoded {
+        Err(e) => wln!(o, "no trampoline: {e}"),
+        Ok(enc) => {
+            wln!(o, 
+                "flags {}, {} mode, {} bytes of code (arch_bpf_trampoline_size {}), frame {} bytes",
+                flags::names(r.spec.flags),
+                if enc.jmp_mode { "jmp" } else { "call" },
+                enc.bytes.len(),
+                enc.size,
+                enc.layout.stack_size
+            );
+            o.push('\n');
+            wln!(o, "stack frame (ctx = rbp{:+}):", -enc.layout.regs_off);
+            wln!(o, 
+                "  {:<18} {:>8} {:>5}  {:<8}  condition",
+                "slot", "rbp off", "size", "ctx"
+            );
+            for s in enc.layout.slots.iter().rev() {
+                wln!(o, 
+                    "  {:<18} {:>8} {:>5}  {:<8}  {}",
+                    s.name,
+                    format!("{:+}", s.rbp_off),
+                    s.size,
+                    s.ctx.as_deref().unwrap_or("-"),
+                    s.condition
+                );
+            }
+            o.push('\n');
+            wln!(o, "trampoline at {:#x}:", r.spec.addrs.image);
+            o.push_str(&listing::render(&r.listing, bytes));
+            o.push('\n');
+            wln!(o, "what each program sees:");
+            wln!(o, 
+                "  {:<12} {:<9} {:<8} {:>20}  {:>7} {:>7} {:>9}",
+                "program", "attach", "pass", "ctx[-1]", "nr_args", "cookie", "is_return"
+            );
+            for (inv, line) in enc.invocations.iter().zip(&r.contract.lines) {
+                let pass = match inv.pass {
+                    Pass::Entry => "entry",
+                    Pass::ModifyReturn => "fmod_ret",
+                    Pass::Exit => "exit",
+                };
+                let cookie = line
+                    .cookie_index
+                    .map(|i| format!("ctx[-{i}]"))
+                    .unwrap_or_else(|| "-".into());
+                let ret = line
+                    .is_return
+                    .map(|b| (b as u8).to_string())
+                    .unwrap_or_else(|| "-".into());
+                wln!(o, 
+                    "  {:<12} {:<9} {:<8} {:>#20x}  {:>7} {:>7} {:>9}",
+                    inv.prog,
+                    inv.attach.to_string(),
+                    pass,
+                    inv.func_meta,
+                    line.nr_args,
+                    cookie,
+                    ret
+                );
+            }
+            o.push('\n');
+            if r.contract.holds() {
+                wln!(o, 
+                    "contract ({} verifier inlines vs this trampoline): holds for every program and pass",
+                    c.profile.name
+                );
+            } else {
+                wln!(o, 
+                    "contract ({} verifier inlines vs this trampoline): VIOLATED",
+                    c.profile.name
+                );
+                for l in &r.contract.lines {
+                    for p in &l.problems {
+                        wln!(o, "  - {p}");
+                    }
+                }
+            }
+        }
+    }
+    o.push('\n');
+    if r.problems.is_empty() {
+        wln!(o, "result: ok (every error was expected)");
+    } else {
+        wln!(o, "result: {} problem(s)", r.problems.len());
+        for p in &r.problems {
+            wln!(o, "  - {p}");
+        }
+    }
+    o
 }

@@ -418,8 +418,8 @@ proptest! {
         let lines = listing(&enc, IMAGE, AsmSyntax::Intel).map_err(TestCaseError::fail)?;
         prop_assert_eq!(lines.len(), enc.insns.len());
         for i in &enc.insns {
-            for w in &i.writes {
-                prop_assert!(!w.starts_with("[rbp"), "write outside the named slots: {} ({})", w, i.role);
+            for w in i.writes() {
+                prop_assert!(!w.starts_with("[rbp"), "write outside the named slots: {} ({})", w, i.role());
             }
         }
         prop_assert!(enc.layout.slots.iter().all(|sl| sl.rbp_off >= -(enc.layout.stack_size + 8) && sl.rbp_off <= 8));

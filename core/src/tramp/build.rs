@@ -2,7 +2,9 @@
 //! deterministic kernel-like addresses (same scenario, same bytes).
 
 use super::{Addresses, ProgImage, TrampolineSpec};
-use crate::kernel::link::ListEntry;
+use crate::kernel::link::{ListEntry, TrampolineLinks};
+use crate::kernel::profile::Profile;
+use crate::kernel::program::FuncModel;
 use crate::kernel::profile::TrampolineMode;
 use crate::scenario::CheckReport;
 use serde::Serialize;
@@ -95,11 +97,22 @@ fn image_of(e: &ListEntry, sleepable: bool, place: &Placement) -> ProgImage {
 
 /// The encoder input for a checked scenario.
 pub fn spec_for(report: &CheckReport, place: &Placement) -> TrampolineSpec {
-    let t = &report.trampoline;
-    let sleepable = |e: &ListEntry| report.programs.get(e.link.prog).is_some_and(|p| p.program.sleepable);
-    let conv = |v: &Vec<ListEntry>| v.iter().map(|e| image_of(e, sleepable(e), place)).collect();
+    let sleepable = |i: usize| report.programs.get(i).is_some_and(|p| p.program.sleepable);
+    spec_from_links(&report.trampoline, &report.function, &report.profile, &sleepable, place)
+}
+
+/// The encoder input from the accounting's lists; `sleepable(i)` says whether program `i` is
+/// sleepable (it then uses the sleepable enter/exit functions).
+pub fn spec_from_links(
+    t: &TrampolineLinks,
+    func: &FuncModel,
+    profile: &Profile,
+    sleepable: &dyn Fn(usize) -> bool,
+    place: &Placement,
+) -> TrampolineSpec {
+    let conv = |v: &Vec<ListEntry>| v.iter().map(|e| image_of(e, sleepable(e.link.prog), place)).collect();
     TrampolineSpec {
-        func: report.function.clone(),
+        func: func.clone(),
         flags: t.flags,
         fentry: conv(&t.fentry),
         fexit: conv(&t.fexit),
@@ -112,8 +125,8 @@ pub fn spec_for(report: &CheckReport, place: &Placement) -> TrampolineSpec {
             tramp_exit: place.symbols.tramp_exit,
             return_thunk: place.symbols.return_thunk,
         },
-        meta: report.profile.trampoline_meta,
-        mitigations: report.profile.mitigations,
-        ftrace_with_jmp: report.profile.mode == TrampolineMode::Jmp,
+        meta: profile.trampoline_meta,
+        mitigations: profile.mitigations,
+        ftrace_with_jmp: profile.mode == TrampolineMode::Jmp,
     }
 }

@@ -2,7 +2,7 @@
 //! address with an explicit `Code`, so the bytes are the kernel's choice of encoding.
 
 use super::layout::FrameLayout;
-use super::{eerr, EmittedInsn, EncodeError};
+use super::{eerr, EmittedInsn, EncodeError, InsnBytes, Note};
 use crate::errno::Errno;
 use iced_x86::{Code, Encoder, Instruction, MemoryOperand, Register};
 
@@ -15,9 +15,11 @@ pub(crate) enum Access {
 }
 
 pub(crate) struct Emitter<'a> {
+    /// Record roles and slot names (listings); off for the bytes-only fast path.
+    pub annotate: bool,
+    enc: Encoder,
     pub image: u64,
     pub out: Vec<EmittedInsn>,
-    pub instrs: Vec<Instruction>,
     pub offset: usize,
     pub layout: &'a FrameLayout,
 }
@@ -27,36 +29,37 @@ pub(crate) fn mem(base: Register, disp: i64) -> MemoryOperand {
 }
 
 impl<'a> Emitter<'a> {
-    pub(crate) fn new(image: u64, layout: &'a FrameLayout) -> Self {
+    pub(crate) fn new(image: u64, layout: &'a FrameLayout, annotate: bool, expected: usize) -> Self {
         Emitter {
+            annotate,
+            enc: Encoder::try_with_capacity(64, 16).unwrap_or_else(|_| Encoder::new(64)),
             image,
-            out: Vec::new(),
-            instrs: Vec::new(),
+            out: Vec::with_capacity(expected),
             offset: 0,
             layout,
         }
     }
 
-    fn encode_at(&self, instr: &Instruction, offset: usize) -> Result<Vec<u8>, EncodeError> {
-        let mut enc = Encoder::new(64);
+    fn encode_at(&mut self, instr: &Instruction, offset: usize) -> Result<InsnBytes, EncodeError> {
         let rip = self.image.wrapping_add(offset as u64);
-        match enc.encode(instr, rip) {
-            Ok(_) => Ok(enc.take_buffer()),
+        match self.enc.encode(instr, rip) {
+            Ok(_) => {
+                // Reuse the encoder's buffer: copy the bytes out, clear it, hand it back.
+                let mut buf = self.enc.take_buffer();
+                let b = InsnBytes::new(&buf);
+                buf.clear();
+                self.enc.set_buffer(buf);
+                Ok(b)
+            }
             Err(e) => {
                 let target = instr.near_branch_target();
                 if instr.is_call_near() || instr.is_jmp_near() || instr.is_jcc_near() || instr.is_jcc_short() {
                     eerr(
                         Errno::ERANGE,
-                        format!(
-                            "{:?} at image offset {offset} cannot reach {target:#x} with a rel32/rel8 field ({e})",
-                            instr.code()
-                        ),
+                        format!("{:?} at image offset {offset} cannot reach {target:#x} with a rel32/rel8 field ({e})", instr.code()),
                     )
                 } else {
-                    eerr(
-                        Errno::EINVAL,
-                        format!("cannot encode {:?} at offset {offset}: {e}", instr.code()),
-                    )
+                    eerr(Errno::EINVAL, format!("cannot encode {:?} at offset {offset}: {e}", instr.code()))
                 }
             }
         }
@@ -66,58 +69,53 @@ impl<'a> Emitter<'a> {
     pub(crate) fn emit(
         &mut self,
         instr: Instruction,
-        role: impl Into<String>,
+        role: impl FnOnce() -> String,
         slots: &[(i32, Access)],
     ) -> Result<usize, EncodeError> {
         let bytes = self.encode_at(&instr, self.offset)?;
-        let mut e = EmittedInsn {
-            offset: self.offset,
-            bytes,
-            role: role.into(),
-            reads: vec![],
-            writes: vec![],
-            addrs: vec![],
-            target: None,
-        };
-        if instr.is_call_near() || instr.is_jmp_near() || instr.is_jcc_near() || instr.is_jcc_short() {
-            e.target = Some(instr.near_branch_target());
-        }
-        for &(off, acc) in slots {
-            let name = self
-                .layout
-                .slot_at(off)
-                .map(|s| s.name.clone())
-                .unwrap_or_else(|| format!("[rbp{off:+}]"));
-            let list = match acc {
-                Access::Read => &mut e.reads,
-                Access::Write => &mut e.writes,
-                Access::Addr => &mut e.addrs,
+        let is_branch = instr.is_call_near() || instr.is_jmp_near() || instr.is_jcc_near() || instr.is_jcc_short();
+        let note = if self.annotate {
+            let mut n = Note {
+                role: role(),
+                ..Default::default()
             };
-            if !list.contains(&name) {
-                list.push(name);
+            for &(off, acc) in slots {
+                let name = self.layout.slot_at(off).map(|s| s.name.clone()).unwrap_or_else(|| format!("[rbp{off:+}]"));
+                let list = match acc {
+                    Access::Read => &mut n.reads,
+                    Access::Write => &mut n.writes,
+                    Access::Addr => &mut n.addrs,
+                };
+                if !list.contains(&name) {
+                    list.push(name);
+                }
             }
-        }
-        self.offset += e.bytes.len();
-        self.out.push(e);
-        self.instrs.push(instr);
+            Some(Box::new(n))
+        } else {
+            None
+        };
+        self.offset += bytes.len();
+        self.out.push(EmittedInsn {
+            offset: self.offset - bytes.len(),
+            bytes,
+            target: is_branch.then(|| instr.near_branch_target()),
+            note,
+        });
         Ok(self.out.len() - 1)
     }
 
-    /// Re-encodes instruction `idx` with a new branch target; its length must not change.
-    pub(crate) fn retarget(&mut self, idx: usize, target: u64) -> Result<(), EncodeError> {
-        let mut instr = self.instrs[idx];
-        instr.set_near_branch64(target);
+    /// Re-encodes the branch `idx` (of the given `code`) with a new target; its length must not
+    /// change.
+    pub(crate) fn retarget(&mut self, idx: usize, code: Code, target: u64) -> Result<(), EncodeError> {
+        let instr = Instruction::with_branch(code, target)
+            .map_err(|e| EncodeError { errno: Errno::EINVAL, message: format!("branch: {e}") })?;
         let off = self.out[idx].offset;
         let bytes = self.encode_at(&instr, off)?;
         if bytes.len() != self.out[idx].bytes.len() {
-            return eerr(
-                Errno::EINVAL,
-                format!("branch at offset {off} changed length when patched"),
-            );
+            return eerr(Errno::EINVAL, format!("branch at offset {off} changed length when patched"));
         }
         self.out[idx].bytes = bytes;
         self.out[idx].target = Some(target);
-        self.instrs[idx] = instr;
         Ok(())
     }
 
@@ -126,7 +124,11 @@ impl<'a> Emitter<'a> {
     }
 
     pub(crate) fn bytes(&self) -> Vec<u8> {
-        self.out.iter().flat_map(|e| e.bytes.iter().copied()).collect()
+        let mut v = Vec::with_capacity(self.offset);
+        for e in &self.out {
+            v.extend_from_slice(&e.bytes);
+        }
+        v
     }
 }
 

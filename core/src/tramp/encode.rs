@@ -33,22 +33,22 @@ impl<'a> Gen<'a> {
     fn emit(
         &mut self,
         r: Result<iced_x86::Instruction, EncodeError>,
-        role: impl Into<String>,
+        role: impl FnOnce() -> String,
         slots: &[(i32, Access)],
     ) -> Result<usize, EncodeError> {
         self.e.emit(r?, role, slots)
     }
 
-    /// `emit_store_stack_imm64(BPF_REG_0, -off, imm)`: rax = imm; [rbp-off] = rax.
-    fn store_imm64(&mut self, off: i32, imm: u64, role: &str) -> Result<(), EncodeError> {
+    /// `emit_store_stack_imm64(BPF_REG_0, -off, imm)`: rax = imm; [rbp-off] = rax. The role is
+    /// built only when annotating.
+    fn store_imm64(&mut self, off: i32, imm: u64, role: impl Fn(&Self) -> String) -> Result<(), EncodeError> {
+        let role = if self.e.annotate { role(self) } else { String::new() };
         self.emit(
-            x86::mov_imm64(Register::RAX, imm),
-            format!("rax = {imm:#x}: {role}"),
+            x86::mov_imm64(Register::RAX, imm), || format!("rax = {imm:#x}: {role}"),
             &[],
         )?;
         self.emit(
-            x86::stx(-off, Register::RAX),
-            role.to_string(),
+            x86::stx(-off, Register::RAX), || role.to_string(),
             &[(-off, Access::Write)],
         )?;
         Ok(())
@@ -72,8 +72,8 @@ impl<'a> Gen<'a> {
     fn save_args(&mut self, mut stack_size: i32, for_call_origin: bool) -> Result<(), EncodeError> {
         let use_jmp = self.spec.jmp_mode();
         let (mut nr_regs, mut nr_stack_slots, mut first_off) = (0usize, 0i32, 0i32);
-        let args = self.spec.func.args.clone();
-        for (ai, a) in args.iter().enumerate().take(MAX_BPF_FUNC_ARGS) {
+        let spec = self.spec;
+        for (ai, a) in spec.func.args.iter().enumerate().take(MAX_BPF_FUNC_ARGS) {
             let arg_regs = a.slots();
             if nr_regs + arg_regs > 6 {
                 for j in 0..arg_regs {
@@ -84,13 +84,11 @@ impl<'a> Gen<'a> {
                         "ctx slot"
                     };
                     self.emit(
-                        x86::ldx(Register::RAX, src),
-                        format!("rax = stack argument {ai} word {j} of the caller ([rbp{src:+}])"),
+                        x86::ldx(Register::RAX, src), || format!("rax = stack argument {ai} word {j} of the caller ([rbp{src:+}])"),
                         &[],
                     )?;
                     self.emit(
-                        x86::stx(-stack_size, Register::RAX),
-                        format!("{what}: argument {ai} word {j}"),
+                        x86::stx(-stack_size, Register::RAX), || format!("{what}: argument {ai} word {j}"),
                         &[(-stack_size, Access::Write)],
                     )?;
                     if nr_stack_slots == 0 {
@@ -107,8 +105,7 @@ impl<'a> Gen<'a> {
                 for j in 0..arg_regs {
                     let r = ARG_REGS[nr_regs];
                     self.emit(
-                        x86::stx(-stack_size, r),
-                        format!(
+                        x86::stx(-stack_size, r), || format!(
                             "ctx[{}] = argument {ai} word {j} ({r:?})",
                             (self.layout.regs_off - stack_size) / 8
                         ),
@@ -125,8 +122,7 @@ impl<'a> Gen<'a> {
                 if last.size <= 4 {
                     let off = -(first_off - 4);
                     self.emit(
-                        x86::mov_dword_mem0(off),
-                        "clear the upper half of a 4-byte stack argument",
+                        x86::mov_dword_mem0(off), || "clear the upper half of a 4-byte stack argument".into(),
                         &[(off, Access::Write)],
                     )?;
                 }
@@ -138,15 +134,14 @@ impl<'a> Gen<'a> {
     /// `restore_regs()`: reload the register arguments from their slots.
     fn restore_regs(&mut self, mut stack_size: i32, why: &str) -> Result<(), EncodeError> {
         let mut nr_regs = 0usize;
-        let args = self.spec.func.args.clone();
-        for a in args.iter().take(MAX_BPF_FUNC_ARGS) {
+        let spec = self.spec;
+        for a in spec.func.args.iter().take(MAX_BPF_FUNC_ARGS) {
             let arg_regs = a.slots();
             if nr_regs + arg_regs <= 6 {
                 for _ in 0..arg_regs {
                     let r = ARG_REGS[nr_regs];
                     self.emit(
-                        x86::ldx(r, -stack_size),
-                        format!("{r:?} = ctx[{}] ({why})", (self.layout.regs_off - stack_size) / 8),
+                        x86::ldx(r, -stack_size), || format!("{r:?} = ctx[{}] ({why})", (self.layout.regs_off - stack_size) / 8),
                         &[(-stack_size, Access::Read)],
                     )?;
                     stack_size -= 8;
@@ -171,67 +166,56 @@ impl<'a> Gen<'a> {
         cookie_index: Option<u64>,
     ) -> Result<(), EncodeError> {
         let l = self.layout;
-        let who = format!("{}{}", p.name, if p.shadow { "'" } else { "" });
+        let who = if self.e.annotate { format!("{}{}", p.name, if p.shadow { "'" } else { "" }) } else { String::new() };
         let pass_name = match pass {
             Pass::Entry => "entry",
             Pass::ModifyReturn => "fmod_ret",
             Pass::Exit => "exit",
         };
         self.emit(
-            x86::mov_imm64(Register::RDI, p.cookie),
-            format!("rdi = attach cookie {:#x} of {who}", p.cookie),
+            x86::mov_imm64(Register::RDI, p.cookie), || format!("rdi = attach cookie {:#x} of {who}", p.cookie),
             &[],
         )?;
         self.emit(
-            x86::stx(-l.run_ctx_off, Register::RDI),
-            "run_ctx.bpf_cookie = rdi",
+            x86::stx(-l.run_ctx_off, Register::RDI), || "run_ctx.bpf_cookie = rdi".into(),
             &[(-l.run_ctx_off, Access::Write)],
         )?;
         self.emit(
-            x86::mov_imm64(Register::RDI, p.prog),
-            format!("rdi = struct bpf_prog * of {who}"),
+            x86::mov_imm64(Register::RDI, p.prog), || format!("rdi = struct bpf_prog * of {who}"),
             &[],
         )?;
         self.emit(
-            x86::lea(Register::RSI, -l.run_ctx_off),
-            "rsi = &run_ctx",
+            x86::lea(Register::RSI, -l.run_ctx_off), || "rsi = &run_ctx".into(),
             &[(-l.run_ctx_off, Access::Addr)],
         )?;
         self.emit(
-            x86::call(p.enter),
-            format!("call enter for {who} (recursion check, run_ctx swap)"),
+            x86::call(p.enter), || format!("call enter for {who} (recursion check, run_ctx swap)"),
             &[],
         )?;
-        self.emit(x86::mov_rr(Register::RBX, Register::RAX), "rbx = start time", &[])?;
+        self.emit(x86::mov_rr(Register::RBX, Register::RAX), || "rbx = start time".into(), &[])?;
         self.emit(
-            x86::test_rr(Register::RAX, Register::RAX),
-            "enter returned 0: program is skipped (recursion)",
+            x86::test_rr(Register::RAX, Register::RAX), || "enter returned 0: program is skipped (recursion)".into(),
             &[],
         )?;
         let je = self.emit(
-            x86::je8(self.e.ip() + 2),
-            format!("skip {who} if enter returned 0"),
+            x86::je8(self.e.ip() + 2), || format!("skip {who} if enter returned 0"),
             &[],
         )?;
         self.emit(
-            x86::lea(Register::RDI, -l.regs_off),
-            "rdi = ctx",
+            x86::lea(Register::RDI, -l.regs_off), || "rdi = ctx".into(),
             &[(-l.regs_off, Access::Addr)],
         )?;
         if let Some(insns) = p.insns {
             self.emit(
-                x86::mov_imm64(Register::RSI, insns),
-                format!("rsi = {who}->insnsi (interpreted program)"),
+                x86::mov_imm64(Register::RSI, insns), || format!("rsi = {who}->insnsi (interpreted program)"),
                 &[],
             )?;
         }
         let call_offset = self.e.offset;
-        let role = match cookie_index {
-            Some(c) => format!(
-                "call {who} at {pass_name}, ctx[-1] = {:#x}, cookie ctx[-{c}]",
-                self.meta_now
-            ),
-            None => format!("call {who} at {pass_name}, ctx[-1] = {:#x}", self.meta_now),
+        let meta = self.meta_now;
+        let role = || match cookie_index {
+            Some(c) => format!("call {who} at {pass_name}, ctx[-1] = {meta:#x}, cookie ctx[-{c}]"),
+            None => format!("call {who} at {pass_name}, ctx[-1] = {meta:#x}"),
         };
         self.emit(x86::call(p.bpf_func), role, &[(-l.regs_off, Access::Read)])?;
         self.invocations.push(Invocation {
@@ -244,27 +228,23 @@ impl<'a> Gen<'a> {
         });
         if save_ret {
             self.emit(
-                x86::stx(-8, Register::RAX),
-                format!("retval = return value of {who}"),
+                x86::stx(-8, Register::RAX), || format!("retval = return value of {who}"),
                 &[(-8, Access::Write)],
             )?;
         }
         let skip = self.e.ip();
-        self.e.retarget(je, skip)?;
+        self.e.retarget(je, Code::Je_rel8_64, skip)?;
         self.emit(
-            x86::mov_imm64(Register::RDI, p.prog),
-            format!("rdi = struct bpf_prog * of {who}"),
+            x86::mov_imm64(Register::RDI, p.prog), || format!("rdi = struct bpf_prog * of {who}"),
             &[],
         )?;
-        self.emit(x86::mov_rr(Register::RSI, Register::RBX), "rsi = start time", &[])?;
+        self.emit(x86::mov_rr(Register::RSI, Register::RBX), || "rsi = start time".into(), &[])?;
         self.emit(
-            x86::lea(Register::RDX, -l.run_ctx_off),
-            "rdx = &run_ctx",
+            x86::lea(Register::RDX, -l.run_ctx_off), || "rdx = &run_ctx".into(),
             &[(-l.run_ctx_off, Access::Addr)],
         )?;
         self.emit(
-            x86::call(p.exit),
-            format!("call exit for {who} (always, keeps recursion counters balanced)"),
+            x86::call(p.exit), || format!("call exit for {who} (always, keeps recursion counters balanced)"),
             &[],
         )?;
         Ok(())
@@ -283,13 +263,8 @@ impl<'a> Gen<'a> {
             let mut idx = None;
             if p.call_session_cookie && self.spec.meta.cookie_shift.is_some() {
                 let w = self.spec.meta.encode(func_meta, cur_cookie, false) | func_meta;
-                let role = format!(
-                    "{}, before {} {}",
-                    self.meta_role(w),
-                    p.name,
-                    if pass == Pass::Exit { "(exit)" } else { "(entry)" }
-                );
-                self.store_imm64(self.layout.func_meta_off, w, &role)?;
+                let when = if pass == Pass::Exit { "(exit)" } else { "(entry)" };
+                self.store_imm64(self.layout.func_meta_off, w, |g| format!("{}, before {} {when}", g.meta_role(w), p.name))?;
                 self.meta_now = w;
                 idx = Some(cur_cookie);
                 cur_cookie -= 1;
@@ -304,8 +279,19 @@ impl<'a> Gen<'a> {
     }
 }
 
-/// Encodes a trampoline for `spec`.
+/// Encodes a trampoline for `spec`, with a role and the frame slots of every instruction (for
+/// listings).
 pub fn encode(spec: &TrampolineSpec) -> Result<Encoded, EncodeError> {
+    encode_with(spec, true)
+}
+
+/// Encodes a trampoline without annotations (roles and slot names empty): the same bytes,
+/// layout and invocations, faster.
+pub fn encode_bytes(spec: &TrampolineSpec) -> Result<Encoded, EncodeError> {
+    encode_with(spec, false)
+}
+
+fn encode_with(spec: &TrampolineSpec, annotate: bool) -> Result<Encoded, EncodeError> {
     let flags = spec.flags;
     let nr_regs = spec.func.nr_regs();
     if nr_regs > MAX_BPF_FUNC_ARGS {
@@ -346,52 +332,48 @@ pub fn encode(spec: &TrampolineSpec) -> Result<Encoded, EncodeError> {
     let mut g = Gen {
         spec,
         layout: l,
-        e: Emitter::new(spec.addrs.image, l),
+        e: Emitter::new(spec.addrs.image, l, annotate, 64 + 20 * (spec.fentry.len() + spec.fexit.len() + spec.fmod_ret.len())),
         meta_now: 0,
         invocations: Vec::new(),
     };
     // Prologue.
     if flags & INDIRECT != 0 && spec.mitigations.ibt {
-        g.e.emit(x86::simple(Code::Endbr64), "endbr64: indirect-call target (IBT)", &[])?;
+        g.e.emit(x86::simple(Code::Endbr64), || "endbr64: indirect-call target (IBT)".into(), &[])?;
     }
-    g.emit(x86::push(Register::RBP), "push rbp", &[(0, Access::Write)])?;
-    g.emit(x86::mov_rr(Register::RBP, Register::RSP), "frame pointer", &[])?;
+    g.emit(x86::push(Register::RBP), || "push rbp".into(), &[(0, Access::Write)])?;
+    g.emit(x86::mov_rr(Register::RBP, Register::RSP), || "frame pointer".into(), &[])?;
     g.emit(
-        x86::sub_rsp(l.stack_size),
-        format!("frame of {} bytes", l.stack_size),
+        x86::sub_rsp(l.stack_size), || format!("frame of {} bytes", l.stack_size),
         &[],
     )?;
     if flags & TAIL_CALL_CTX != 0 {
-        g.emit(x86::push(Register::RAX), "save tail_call_cnt_ptr", &[])?;
+        g.emit(x86::push(Register::RAX), || "save tail_call_cnt_ptr".into(), &[])?;
     }
     g.emit(
-        x86::stx(-l.rbx_off, Register::RBX),
-        "save rbx",
+        x86::stx(-l.rbx_off, Register::RBX), || "save rbx".into(),
         &[(-l.rbx_off, Access::Write)],
     )?;
     // func_meta = nr_regs.
     let mut func_meta = spec.meta.encode(nr_regs as u64, 0, false);
-    let role = g.meta_role(func_meta);
-    g.store_imm64(l.func_meta_off, func_meta, &role)?;
+    g.store_imm64(l.func_meta_off, func_meta, |g| g.meta_role(func_meta))?;
     g.meta_now = func_meta;
     if flags & IP_ARG != 0 {
-        g.store_imm64(l.ip_off, spec.addrs.func, "ctx[-2] = traced function address (IP_ARG)")?;
+        g.store_imm64(l.ip_off, spec.addrs.func, |_| "ctx[-2] = traced function address (IP_ARG)".into())?;
     }
     g.save_args(l.regs_off, false)?;
     if flags & CALL_ORIG != 0 {
-        g.emit(x86::mov_imm64(Register::RDI, spec.addrs.im), "rdi = im", &[])?;
+        g.emit(x86::mov_imm64(Register::RDI, spec.addrs.im), || "rdi = im".into(), &[])?;
         g.emit(
-            x86::call(spec.addrs.tramp_enter),
-            "call __bpf_tramp_enter (image reference)",
+            x86::call(spec.addrs.tramp_enter), || "call __bpf_tramp_enter (image reference)".into(),
             &[],
         )?;
     }
     if fsession_cnt > 0 && spec.fsession_aware() {
         for i in 0..cookie_cnt {
             let off = l.cookie_off - 8 * i as i32;
-            g.store_imm64(off, 0, &format!("cookie slot ctx[-{}] = 0", l.cookie_index(i)))?;
+            g.store_imm64(off, 0, |_| format!("cookie slot ctx[-{}] = 0", l.cookie_index(i)))?;
         }
-        g.store_imm64(8, 0, "retval = 0 (fsession entry sees ret 0)")?;
+        g.store_imm64(8, 0, |_| "retval = 0 (fsession entry sees ret 0)".into())?;
     }
     if !spec.fentry.is_empty() {
         g.invoke_list(&spec.fentry, flags & RET_FENTRY_RET != 0, Pass::Entry, func_meta)?;
@@ -399,22 +381,19 @@ pub fn encode(spec: &TrampolineSpec) -> Result<Encoded, EncodeError> {
     // fmod_ret.
     let mut branches = Vec::new();
     if !spec.fmod_ret.is_empty() {
-        g.emit(x86::mov_imm32(false, Register::RAX, 0), "rax = 0", &[])?;
+        g.emit(x86::mov_imm32(false, Register::RAX, 0), || "rax = 0".into(), &[])?;
         g.emit(
-            x86::stx(-8, Register::RAX),
-            "retval = 0 (the first fmod_ret program sees 0)",
+            x86::stx(-8, Register::RAX), || "retval = 0 (the first fmod_ret program sees 0)".into(),
             &[(-8, Access::Write)],
         )?;
         for p in &spec.fmod_ret {
             g.invoke_prog(p, true, Pass::ModifyReturn, None)?;
             g.emit(
-                x86::cmp_mem0(-8),
-                format!("did {} return non-zero?", p.name),
+                x86::cmp_mem0(-8), || format!("did {} return non-zero?", p.name),
                 &[(-8, Access::Read)],
             )?;
             let hole = g.emit(
-                x86::jne32(g.e.ip() + 6),
-                "non-zero: skip the original function (jne do_fexit)",
+                x86::jne32(g.e.ip() + 6), || "non-zero: skip the original function (jne do_fexit)".into(),
                 &[],
             )?;
             branches.push(hole);
@@ -426,31 +405,27 @@ pub fn encode(spec: &TrampolineSpec) -> Result<Encoded, EncodeError> {
         g.save_args(l.arg_stack_off, true)?;
         if flags & TAIL_CALL_CTX != 0 {
             let off = -((l.stack_size + 7) / 8 * 8) - 8;
-            g.emit(x86::ldx(Register::RAX, off), "rax = tail_call_cnt_ptr", &[])?;
+            g.emit(x86::ldx(Register::RAX, off), || "rax = tail_call_cnt_ptr".into(), &[])?;
         }
         if flags & ORIG_STACK != 0 {
-            g.emit(x86::ldx(Register::RBX, 8), "rbx = return address (ORIG_STACK)", &[])?;
+            g.emit(x86::ldx(Register::RBX, 8), || "rbx = return address (ORIG_STACK)".into(), &[])?;
             g.emit(
-                x86::call_reg(Register::RBX),
-                "call the original function through the stacked return address",
+                x86::call_reg(Register::RBX), || "call the original function through the stacked return address".into(),
                 &[],
             )?;
         } else {
             g.emit(
-                x86::call(orig),
-                format!("call the original function (func + {})", orig - spec.addrs.func),
+                x86::call(orig), || format!("call the original function (func + {})", orig - spec.addrs.func),
                 &[],
             )?;
         }
         g.emit(
-            x86::stx(-8, Register::RAX),
-            "retval = return value of the original function",
+            x86::stx(-8, Register::RAX), || "retval = return value of the original function".into(),
             &[(-8, Access::Write)],
         )?;
         ip_after_call = Some(g.e.offset);
         g.emit(
-            x86::nop(5),
-            "nop5: im->ip_after_call (patched to jmp ip_epilogue when the image is retired)",
+            x86::nop(5), || "nop5: im->ip_after_call (patched to jmp ip_epilogue when the image is retired)".into(),
             &[],
         )?;
     }
@@ -460,20 +435,19 @@ pub fn encode(spec: &TrampolineSpec) -> Result<Encoded, EncodeError> {
         let mut left = pad;
         while left > 0 {
             let n = left.min(8);
-            g.emit(x86::nop(n), "alignment (do_fexit)", &[])?;
+            g.emit(x86::nop(n), || "alignment (do_fexit)".into(), &[])?;
             left -= n;
         }
         let here = g.e.ip();
         for b in branches {
-            g.e.retarget(b, here)?;
+            g.e.retarget(b, Code::Jne_rel32_64, here)?;
         }
     }
     if let Some(bit) = spec.meta.is_return_bit {
         func_meta |= 1 << bit;
     }
     if fsession_cnt > 0 && spec.meta.is_return_bit.is_some() {
-        let role = format!("{}: is_return set", g.meta_role(func_meta));
-        g.store_imm64(l.func_meta_off, func_meta, &role)?;
+        g.store_imm64(l.func_meta_off, func_meta, |g| format!("{}: is_return set", g.meta_role(func_meta)))?;
         g.meta_now = func_meta;
     }
     if !spec.fexit.is_empty() {
@@ -485,41 +459,37 @@ pub fn encode(spec: &TrampolineSpec) -> Result<Encoded, EncodeError> {
     if flags & CALL_ORIG != 0 {
         ip_epilogue = Some(g.e.offset);
         g.emit(
-            x86::mov_imm64(Register::RDI, spec.addrs.im),
-            "rdi = im (im->ip_epilogue)",
+            x86::mov_imm64(Register::RDI, spec.addrs.im), || "rdi = im (im->ip_epilogue)".into(),
             &[],
         )?;
-        g.emit(x86::call(spec.addrs.tramp_exit), "call __bpf_tramp_exit", &[])?;
+        g.emit(x86::call(spec.addrs.tramp_exit), || "call __bpf_tramp_exit".into(), &[])?;
     } else if flags & TAIL_CALL_CTX != 0 {
         let off = -((l.stack_size + 7) / 8 * 8) - 8;
-        g.emit(x86::ldx(Register::RAX, off), "rax = tail_call_cnt_ptr", &[])?;
+        g.emit(x86::ldx(Register::RAX, off), || "rax = tail_call_cnt_ptr".into(), &[])?;
     }
     if save_ret {
-        g.emit(x86::ldx(Register::RAX, -8), "rax = retval", &[(-8, Access::Read)])?;
+        g.emit(x86::ldx(Register::RAX, -8), || "rax = retval".into(), &[(-8, Access::Read)])?;
     }
     g.emit(
-        x86::ldx(Register::RBX, -l.rbx_off),
-        "restore rbx",
+        x86::ldx(Register::RBX, -l.rbx_off), || "restore rbx".into(),
         &[(-l.rbx_off, Access::Read)],
     )?;
-    g.emit(Ok(x86::simple(Code::Leaveq)), "leave", &[])?;
+    g.emit(Ok(x86::simple(Code::Leaveq)), || "leave".into(), &[])?;
     if flags & SKIP_FRAME != 0 {
         g.emit(
-            x86::add_rsp8(),
-            "drop the return address into the traced function (SKIP_FRAME)",
+            x86::add_rsp8(), || "drop the return address into the traced function (SKIP_FRAME)".into(),
             &[],
         )?;
     }
     if spec.mitigations.return_thunk {
         g.emit(
-            x86::jmp(spec.addrs.return_thunk),
-            "return through the return thunk",
+            x86::jmp(spec.addrs.return_thunk), || "return through the return thunk".into(),
             &[],
         )?;
     } else {
-        g.emit(Ok(x86::simple(Code::Retnq)), "return to the caller", &[])?;
+        g.emit(Ok(x86::simple(Code::Retnq)), || "return to the caller".into(), &[])?;
         if spec.mitigations.sls {
-            g.emit(Ok(x86::simple(Code::Int3)), "int3 (straight-line speculation)", &[])?;
+            g.emit(Ok(x86::simple(Code::Int3)), || "int3 (straight-line speculation)".into(), &[])?;
         }
     }
     let bytes = g.e.bytes();

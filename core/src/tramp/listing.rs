@@ -75,14 +75,14 @@ pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>
             AsmSyntax::Att => gas.format(&ins, &mut text),
         }
         let mut slots = Vec::new();
-        slots.extend(e.reads.iter().map(|s| format!("r:{s}")));
-        slots.extend(e.writes.iter().map(|s| format!("w:{s}")));
-        slots.extend(e.addrs.iter().map(|s| format!("&{s}")));
+        slots.extend(e.reads().iter().map(|s| format!("r:{s}")));
+        slots.extend(e.writes().iter().map(|s| format!("w:{s}")));
+        slots.extend(e.addrs().iter().map(|s| format!("&{s}")));
         out.push(Line {
             offset: e.offset,
             hex: e.bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
             text,
-            role: e.role.clone(),
+            role: e.role().to_string(),
             slots: slots.join(" "),
         });
     }

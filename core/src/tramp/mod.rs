@@ -9,7 +9,7 @@ mod encode;
 pub mod layout;
 pub mod listing;
 
-pub use encode::encode;
+pub use encode::{encode, encode_bytes};
 
 use crate::errno::Errno;
 use crate::kernel::profile::{MetaLayout, Mitigations};
@@ -129,13 +129,59 @@ pub struct Invocation {
     pub call_offset: usize,
 }
 
-/// One emitted instruction with its explanation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct EmittedInsn {
-    /// Offset in the image.
-    pub offset: usize,
-    /// Encoded bytes.
-    pub bytes: Vec<u8>,
+/// The bytes of one x86 instruction (at most 15), stored inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct InsnBytes {
+    len: u8,
+    b: [u8; 15],
+}
+
+impl InsnBytes {
+    /// From a slice of at most 15 bytes (longer input is cut).
+    pub fn new(s: &[u8]) -> Self {
+        let mut b = [0u8; 15];
+        let n = s.len().min(15);
+        b[..n].copy_from_slice(&s[..n]);
+        InsnBytes { len: n as u8, b }
+    }
+}
+
+impl std::ops::Deref for InsnBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.b[..self.len as usize]
+    }
+}
+
+impl std::ops::DerefMut for InsnBytes {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.b[..self.len as usize]
+    }
+}
+
+impl std::fmt::Debug for InsnBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for InsnBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl IntoIterator for InsnBytes {
+    type Item = u8;
+    type IntoIter = std::iter::Take<std::array::IntoIter<u8, 15>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.b.into_iter().take(self.len as usize)
+    }
+}
+
+/// What an instruction is for and which frame slots it touches (listings only).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Note {
     /// What it is for.
     pub role: String,
     /// Frame slots it reads.
@@ -144,8 +190,38 @@ pub struct EmittedInsn {
     pub writes: Vec<String>,
     /// Frame slots whose address it takes.
     pub addrs: Vec<String>,
+}
+
+/// One emitted instruction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EmittedInsn {
+    /// Offset in the image.
+    pub offset: usize,
+    /// Encoded bytes.
+    pub bytes: InsnBytes,
     /// For calls and jumps: the target address.
     pub target: Option<u64>,
+    /// The explanation ([`encode`] fills it; [`encode_bytes`] leaves it out).
+    pub note: Option<Box<Note>>,
+}
+
+impl EmittedInsn {
+    /// What the instruction is for ("" without annotations).
+    pub fn role(&self) -> &str {
+        self.note.as_ref().map(|n| n.role.as_str()).unwrap_or("")
+    }
+    /// Frame slots it reads.
+    pub fn reads(&self) -> &[String] {
+        self.note.as_ref().map(|n| n.reads.as_slice()).unwrap_or(&[])
+    }
+    /// Frame slots it writes.
+    pub fn writes(&self) -> &[String] {
+        self.note.as_ref().map(|n| n.writes.as_slice()).unwrap_or(&[])
+    }
+    /// Frame slots whose address it takes.
+    pub fn addrs(&self) -> &[String] {
+        self.note.as_ref().map(|n| n.addrs.as_slice()).unwrap_or(&[])
+    }
 }
 
 /// An encoded trampoline.

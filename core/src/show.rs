@@ -2,15 +2,15 @@
 //! input, encode the trampoline, list it and check the contract. What `fsession-lab show` prints
 //! and the playground displays.
 
+use crate::kernel::link::flags;
 use crate::kernel::profile::Profile;
 use crate::scenario::{check, CheckReport, Scenario, ScenarioError};
 use crate::tramp::build::{spec_for, Placement};
 use crate::tramp::contract::{self, Contract};
-use crate::tramp::listing::{listing, AsmSyntax, Line};
-use crate::tramp::{encode, EncodeError, Encoded, TrampolineSpec};
-use crate::kernel::link::flags;
 use crate::tramp::listing;
+use crate::tramp::listing::{listing, AsmSyntax, Line};
 use crate::tramp::Pass;
+use crate::tramp::{encode, EncodeError, Encoded, TrampolineSpec};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -119,7 +119,8 @@ pub fn render(r: &ShowReport, bytes: bool) -> String {
     match &r.encoded {
         Err(e) => wln!(o, "no trampoline: {e}"),
         Ok(enc) => {
-            wln!(o, 
+            wln!(
+                o,
                 "flags {}, {} mode, {} bytes of code (arch_bpf_trampoline_size {}), frame {} bytes",
                 flags::names(r.spec.flags),
                 if enc.jmp_mode { "jmp" } else { "call" },
@@ -129,12 +130,17 @@ pub fn render(r: &ShowReport, bytes: bool) -> String {
             );
             o.push('\n');
             wln!(o, "stack frame (ctx = rbp{:+}):", -enc.layout.regs_off);
-            wln!(o, 
+            wln!(
+                o,
                 "  {:<18} {:>8} {:>5}  {:<8}  condition",
-                "slot", "rbp off", "size", "ctx"
+                "slot",
+                "rbp off",
+                "size",
+                "ctx"
             );
             for s in enc.layout.slots.iter().rev() {
-                wln!(o, 
+                wln!(
+                    o,
                     "  {:<18} {:>8} {:>5}  {:<8}  {}",
                     s.name,
                     format!("{:+}", s.rbp_off),
@@ -148,9 +154,16 @@ pub fn render(r: &ShowReport, bytes: bool) -> String {
             o.push_str(&listing::render(&r.listing, bytes));
             o.push('\n');
             wln!(o, "what each program sees:");
-            wln!(o, 
+            wln!(
+                o,
                 "  {:<12} {:<9} {:<8} {:>20}  {:>7} {:>7} {:>9}",
-                "program", "attach", "pass", "ctx[-1]", "nr_args", "cookie", "is_return"
+                "program",
+                "attach",
+                "pass",
+                "ctx[-1]",
+                "nr_args",
+                "cookie",
+                "is_return"
             );
             for (inv, line) in enc.invocations.iter().zip(&r.contract.lines) {
                 let pass = match inv.pass {
@@ -166,7 +179,8 @@ pub fn render(r: &ShowReport, bytes: bool) -> String {
                     .is_return
                     .map(|b| (b as u8).to_string())
                     .unwrap_or_else(|| "-".into());
-                wln!(o, 
+                wln!(
+                    o,
                     "  {:<12} {:<9} {:<8} {:>#20x}  {:>7} {:>7} {:>9}",
                     inv.prog,
                     inv.attach.to_string(),
@@ -179,12 +193,14 @@ pub fn render(r: &ShowReport, bytes: bool) -> String {
             }
             o.push('\n');
             if r.contract.holds() {
-                wln!(o, 
+                wln!(
+                    o,
                     "contract ({} verifier inlines vs this trampoline): holds for every program and pass",
                     c.profile.name
                 );
             } else {
-                wln!(o, 
+                wln!(
+                    o,
                     "contract ({} verifier inlines vs this trampoline): VIOLATED",
                     c.profile.name
                 );

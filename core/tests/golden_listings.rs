@@ -33,10 +33,21 @@ fn example_listings_match_golden_files() {
             match std::fs::read_to_string(&golden) {
                 Ok(want) if want == got => {}
                 Ok(want) => {
-                    let line = want.lines().zip(got.lines()).position(|(a, b)| a != b).map(|i| i + 1).unwrap_or(0);
-                    failures.push(format!("{name}: differs from {} at line {line} (run with BLESS=1 to accept)", golden.display()));
+                    let line = want
+                        .lines()
+                        .zip(got.lines())
+                        .position(|(a, b)| a != b)
+                        .map(|i| i + 1)
+                        .unwrap_or(0);
+                    failures.push(format!(
+                        "{name}: differs from {} at line {line} (run with BLESS=1 to accept)",
+                        golden.display()
+                    ));
                 }
-                Err(_) => failures.push(format!("{name}: no golden file {} (run with BLESS=1)", golden.display())),
+                Err(_) => failures.push(format!(
+                    "{name}: no golden file {} (run with BLESS=1)",
+                    golden.display()
+                )),
             }
         }
         names.push(name);

@@ -30,7 +30,7 @@ fn prog(name: &str, attach: AttachType, shadow: bool, cookie_user: bool, p: u64)
 fn mask_rel32(enc: &Encoded) -> Vec<u8> {
     let mut out = Vec::new();
     for i in &enc.insns {
-        let mut b = i.bytes.clone();
+        let mut b = i.bytes;
         if b.len() == 5 && (b[0] == 0xe8 || b[0] == 0xe9) {
             b[1..].fill(0);
         }

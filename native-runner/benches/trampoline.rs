@@ -38,7 +38,10 @@ fn stats(mut v: Vec<Duration>) -> (f64, f64, f64) {
 }
 
 fn main() {
-    let iters: usize = std::env::var("BENCH_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let iters: usize = std::env::var("BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let text = scenario_text();
     let profile = Profile::by_name("linux-7.0").unwrap();
     let place = Placement::default();
@@ -47,7 +50,9 @@ fn main() {
     assert!(report.ok(), "{:?}", report.problems);
     assert_eq!(report.trampoline.slots_used, 38);
     let links: Vec<LinkInfo> = report.trampoline.fentry.iter().rev().map(|e| e.link.clone()).collect();
-    assert!(links.iter().all(|l| l.attach == AttachType::Fsession && l.call_session_cookie));
+    assert!(links
+        .iter()
+        .all(|l| l.attach == AttachType::Fsession && l.call_session_cookie));
 
     // Accounting + encoding.
     let mut a = Vec::with_capacity(iters);
@@ -66,7 +71,7 @@ fn main() {
         black_box(enc);
     }
     a.drain(..iters / 10); // warm-up
-    // The two halves alone.
+                           // The two halves alone.
     let lists = {
         let mut tr = Trampoline::new();
         for l in &links {
@@ -95,6 +100,13 @@ fn main() {
         }
         return;
     }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "pipeline") {
+        for _ in 0..iters {
+            let s = Scenario::parse(black_box(&text)).unwrap();
+            black_box(show(&s, &text, &profile, &place, AsmSyntax::Intel).unwrap());
+        }
+        return;
+    }
     // Whole pipeline.
     let mut b = Vec::with_capacity(iters);
     let mut lines = 0;
@@ -108,14 +120,67 @@ fn main() {
         black_box(r);
     }
     b.drain(..iters / 10);
+    // The pipeline's phases.
+    let mut ph: [Vec<Duration>; 5] = Default::default();
+    for _ in 0..iters {
+        let t = Instant::now();
+        let sc = Scenario::parse(black_box(&text)).unwrap();
+        ph[0].push(t.elapsed());
+        let t = Instant::now();
+        let rep = check(&sc, &text, &profile).unwrap();
+        ph[1].push(t.elapsed());
+        let t = Instant::now();
+        let spec = fsession_core::tramp::build::spec_for(&rep, &place);
+        let enc = fsession_core::tramp::encode(&spec).unwrap();
+        ph[2].push(t.elapsed());
+        let t = Instant::now();
+        let l = fsession_core::tramp::listing::listing(&enc, place.image, AsmSyntax::Intel).unwrap();
+        ph[3].push(t.elapsed());
+        let t = Instant::now();
+        black_box(fsession_core::tramp::contract::check(
+            &enc,
+            &profile.verifier_meta,
+            &profile.name,
+        ));
+        ph[4].push(t.elapsed());
+        black_box((l, rep));
+    }
     let (am, ap, amin) = stats(a);
     let (cm, cp, cmin) = stats(acc);
     let (em, ep, emin) = stats(enc_only);
     let (bm, bp, bmin) = stats(b);
     println!("38-link fsession trampoline: {size} bytes of code, {lines} listing lines, {iters} iterations");
-    println!("{:<44} {:>10} {:>10} {:>10} {:>10}", "", "median us", "p90 us", "min us", "target us");
-    println!("{:<44} {:>10.1} {:>10.1} {:>10.1} {:>10}", "accounting + encoding", am, ap, amin, 50);
-    println!("{:<44} {:>10.1} {:>10.1} {:>10.1} {:>10}", "  of which accounting (19 attaches + lists)", cm, cp, cmin, "");
-    println!("{:<44} {:>10.1} {:>10.1} {:>10.1} {:>10}", "  of which encoding", em, ep, emin, "");
-    println!("{:<44} {:>10.1} {:>10.1} {:>10.1} {:>10}", "whole pipeline (parse..listing, contract)", bm, bp, bmin, 250);
+    println!(
+        "{:<44} {:>10} {:>10} {:>10} {:>10}",
+        "", "median us", "p90 us", "min us", "target us"
+    );
+    println!(
+        "{:<44} {:>10.1} {:>10.1} {:>10.1} {:>10}",
+        "accounting + encoding", am, ap, amin, 50
+    );
+    println!(
+        "{:<44} {:>10.1} {:>10.1} {:>10.1} {:>10}",
+        "  of which accounting (19 attaches + lists)", cm, cp, cmin, ""
+    );
+    println!(
+        "{:<44} {:>10.1} {:>10.1} {:>10.1} {:>10}",
+        "  of which encoding", em, ep, emin, ""
+    );
+    println!(
+        "{:<44} {:>10.1} {:>10.1} {:>10.1} {:>10}",
+        "whole pipeline (parse..listing, contract)", bm, bp, bmin, 250
+    );
+    for (name, v) in [
+        "parse TOML",
+        "check: assemble, verify, fix up, attach",
+        "encode with annotations",
+        "format the listing",
+        "contract check",
+    ]
+    .iter()
+    .zip(ph)
+    {
+        let (m, p, mn) = stats(v);
+        println!("{:<44} {:>10.1} {:>10.1} {:>10.1}", format!("  {name}"), m, p, mn);
+    }
 }

@@ -231,27 +231,50 @@ fn show_trampolines() {
         let o = bin().arg("show").arg(&p).output().unwrap();
         assert!(o.status.success(), "{}", p.display());
     }
-    let o = bin().args(["show", "--bytes"]).arg(sc.join("fsession_basic.toml")).output().unwrap();
+    let o = bin()
+        .args(["show", "--bytes"])
+        .arg(sc.join("fsession_basic.toml"))
+        .output()
+        .unwrap();
     let out = stdout(&o);
     // reference §5.3: bpf_fentry_test1 basic scenario, C = 5; test9 is the first cookie user
     assert!(out.contains("frame 80 bytes"), "{out}");
     assert!(out.contains("mov eax, 0x501"), "{out}");
-    assert!(out.contains("contract (linux-7.0 verifier inlines vs this trampoline): holds"), "{out}");
+    assert!(
+        out.contains("contract (linux-7.0 verifier inlines vs this trampoline): holds"),
+        "{out}"
+    );
     // AT&T syntax
-    let o = bin().args(["show", "--syntax", "att"]).arg(sc.join("fsession_cookie.toml")).output().unwrap();
+    let o = bin()
+        .args(["show", "--syntax", "att"])
+        .arg(sc.join("fsession_cookie.toml"))
+        .output()
+        .unwrap();
     assert!(stdout(&o).contains("mov %rbx, -0x38(%rbp)"), "{}", stdout(&o));
     // The review bug: under fsession-v9-patch05 the contract check names program and slot.
-    let o = bin().arg("show").arg(sc.join("fsession_cookie_v9_patch05.toml")).output().unwrap();
+    let o = bin()
+        .arg("show")
+        .arg(sc.join("fsession_cookie_v9_patch05.toml"))
+        .output()
+        .unwrap();
     let out = stdout(&o);
     assert!(out.contains("VIOLATED"));
     assert!(out.contains("test7 (fsession, entry): ctx[-1] = 0x1 has cookie index 0, so bpf_session_cookie() returns ctx[-0] (rbp-16, arg0)"), "{out}");
     // The same file under linux-7.0: the contract holds, and the expectation of a violation is
     // reported as a problem (exit 1).
-    let o = bin().args(["show", "--profile", "linux-7.0"]).arg(sc.join("fsession_cookie_v9_patch05.toml")).output().unwrap();
+    let o = bin()
+        .args(["show", "--profile", "linux-7.0"])
+        .arg(sc.join("fsession_cookie_v9_patch05.toml"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("contract: expected a violation, the contract holds"));
     // JSON
-    let o = bin().args(["show", "--json"]).arg(sc.join("fsession_cookie.toml")).output().unwrap();
+    let o = bin()
+        .args(["show", "--json"])
+        .arg(sc.join("fsession_cookie.toml"))
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["encoded"]["Ok"]["layout"]["stack_size"], 72);
     assert_eq!(v["contract"]["lines"][1]["cookie_index"], 4);

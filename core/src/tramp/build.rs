@@ -4,8 +4,8 @@
 use super::{Addresses, ProgImage, TrampolineSpec};
 use crate::kernel::link::{ListEntry, TrampolineLinks};
 use crate::kernel::profile::Profile;
-use crate::kernel::program::FuncModel;
 use crate::kernel::profile::TrampolineMode;
+use crate::kernel::program::FuncModel;
 use crate::scenario::CheckReport;
 use serde::Serialize;
 

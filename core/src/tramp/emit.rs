@@ -2,7 +2,7 @@
 //! address with an explicit `Code`, so the bytes are the kernel's choice of encoding.
 
 use super::layout::FrameLayout;
-use super::{eerr, EmittedInsn, EncodeError, InsnBytes, Note};
+use super::{eerr, EmittedInsn, EncodeError, InsnBytes, Note, SlotAccess};
 use crate::errno::Errno;
 use iced_x86::{Code, Encoder, Instruction, MemoryOperand, Register};
 
@@ -56,10 +56,16 @@ impl<'a> Emitter<'a> {
                 if instr.is_call_near() || instr.is_jmp_near() || instr.is_jcc_near() || instr.is_jcc_short() {
                     eerr(
                         Errno::ERANGE,
-                        format!("{:?} at image offset {offset} cannot reach {target:#x} with a rel32/rel8 field ({e})", instr.code()),
+                        format!(
+                            "{:?} at image offset {offset} cannot reach {target:#x} with a rel32/rel8 field ({e})",
+                            instr.code()
+                        ),
                     )
                 } else {
-                    eerr(Errno::EINVAL, format!("cannot encode {:?} at offset {offset}: {e}", instr.code()))
+                    eerr(
+                        Errno::EINVAL,
+                        format!("cannot encode {:?} at offset {offset}: {e}", instr.code()),
+                    )
                 }
             }
         }
@@ -77,17 +83,18 @@ impl<'a> Emitter<'a> {
         let note = if self.annotate {
             let mut n = Note {
                 role: role(),
-                ..Default::default()
+                slots: Vec::with_capacity(slots.len()),
             };
             for &(off, acc) in slots {
-                let name = self.layout.slot_at(off).map(|s| s.name.clone()).unwrap_or_else(|| format!("[rbp{off:+}]"));
-                let list = match acc {
-                    Access::Read => &mut n.reads,
-                    Access::Write => &mut n.writes,
-                    Access::Addr => &mut n.addrs,
-                };
-                if !list.contains(&name) {
-                    list.push(name);
+                if let Some(i) = self.layout.slot_index_at(off) {
+                    let a = match acc {
+                        Access::Read => SlotAccess::Read,
+                        Access::Write => SlotAccess::Write,
+                        Access::Addr => SlotAccess::Addr,
+                    };
+                    if !n.slots.contains(&(i, a)) {
+                        n.slots.push((i, a));
+                    }
                 }
             }
             Some(Box::new(n))
@@ -107,12 +114,17 @@ impl<'a> Emitter<'a> {
     /// Re-encodes the branch `idx` (of the given `code`) with a new target; its length must not
     /// change.
     pub(crate) fn retarget(&mut self, idx: usize, code: Code, target: u64) -> Result<(), EncodeError> {
-        let instr = Instruction::with_branch(code, target)
-            .map_err(|e| EncodeError { errno: Errno::EINVAL, message: format!("branch: {e}") })?;
+        let instr = Instruction::with_branch(code, target).map_err(|e| EncodeError {
+            errno: Errno::EINVAL,
+            message: format!("branch: {e}"),
+        })?;
         let off = self.out[idx].offset;
         let bytes = self.encode_at(&instr, off)?;
         if bytes.len() != self.out[idx].bytes.len() {
-            return eerr(Errno::EINVAL, format!("branch at offset {off} changed length when patched"));
+            return eerr(
+                Errno::EINVAL,
+                format!("branch at offset {off} changed length when patched"),
+            );
         }
         self.out[idx].bytes = bytes;
         self.out[idx].target = Some(target);

@@ -44,11 +44,13 @@ impl<'a> Gen<'a> {
     fn store_imm64(&mut self, off: i32, imm: u64, role: impl Fn(&Self) -> String) -> Result<(), EncodeError> {
         let role = if self.e.annotate { role(self) } else { String::new() };
         self.emit(
-            x86::mov_imm64(Register::RAX, imm), || format!("rax = {imm:#x}: {role}"),
+            x86::mov_imm64(Register::RAX, imm),
+            || format!("rax = {imm:#x}: {role}"),
             &[],
         )?;
         self.emit(
-            x86::stx(-off, Register::RAX), || role.to_string(),
+            x86::stx(-off, Register::RAX),
+            || role.to_string(),
             &[(-off, Access::Write)],
         )?;
         Ok(())
@@ -84,11 +86,13 @@ impl<'a> Gen<'a> {
                         "ctx slot"
                     };
                     self.emit(
-                        x86::ldx(Register::RAX, src), || format!("rax = stack argument {ai} word {j} of the caller ([rbp{src:+}])"),
+                        x86::ldx(Register::RAX, src),
+                        || format!("rax = stack argument {ai} word {j} of the caller ([rbp{src:+}])"),
                         &[],
                     )?;
                     self.emit(
-                        x86::stx(-stack_size, Register::RAX), || format!("{what}: argument {ai} word {j}"),
+                        x86::stx(-stack_size, Register::RAX),
+                        || format!("{what}: argument {ai} word {j}"),
                         &[(-stack_size, Access::Write)],
                     )?;
                     if nr_stack_slots == 0 {
@@ -105,10 +109,13 @@ impl<'a> Gen<'a> {
                 for j in 0..arg_regs {
                     let r = ARG_REGS[nr_regs];
                     self.emit(
-                        x86::stx(-stack_size, r), || format!(
-                            "ctx[{}] = argument {ai} word {j} ({r:?})",
-                            (self.layout.regs_off - stack_size) / 8
-                        ),
+                        x86::stx(-stack_size, r),
+                        || {
+                            format!(
+                                "ctx[{}] = argument {ai} word {j} ({r:?})",
+                                (self.layout.regs_off - stack_size) / 8
+                            )
+                        },
                         &[(-stack_size, Access::Write)],
                     )?;
                     stack_size -= 8;
@@ -122,7 +129,8 @@ impl<'a> Gen<'a> {
                 if last.size <= 4 {
                     let off = -(first_off - 4);
                     self.emit(
-                        x86::mov_dword_mem0(off), || "clear the upper half of a 4-byte stack argument".into(),
+                        x86::mov_dword_mem0(off),
+                        || "clear the upper half of a 4-byte stack argument".into(),
                         &[(off, Access::Write)],
                     )?;
                 }
@@ -141,7 +149,8 @@ impl<'a> Gen<'a> {
                 for _ in 0..arg_regs {
                     let r = ARG_REGS[nr_regs];
                     self.emit(
-                        x86::ldx(r, -stack_size), || format!("{r:?} = ctx[{}] ({why})", (self.layout.regs_off - stack_size) / 8),
+                        x86::ldx(r, -stack_size),
+                        || format!("{r:?} = ctx[{}] ({why})", (self.layout.regs_off - stack_size) / 8),
                         &[(-stack_size, Access::Read)],
                     )?;
                     stack_size -= 8;
@@ -166,48 +175,65 @@ impl<'a> Gen<'a> {
         cookie_index: Option<u64>,
     ) -> Result<(), EncodeError> {
         let l = self.layout;
-        let who = if self.e.annotate { format!("{}{}", p.name, if p.shadow { "'" } else { "" }) } else { String::new() };
+        let who = if self.e.annotate {
+            format!("{}{}", p.name, if p.shadow { "'" } else { "" })
+        } else {
+            String::new()
+        };
         let pass_name = match pass {
             Pass::Entry => "entry",
             Pass::ModifyReturn => "fmod_ret",
             Pass::Exit => "exit",
         };
         self.emit(
-            x86::mov_imm64(Register::RDI, p.cookie), || format!("rdi = attach cookie {:#x} of {who}", p.cookie),
+            x86::mov_imm64(Register::RDI, p.cookie),
+            || format!("rdi = attach cookie {:#x} of {who}", p.cookie),
             &[],
         )?;
         self.emit(
-            x86::stx(-l.run_ctx_off, Register::RDI), || "run_ctx.bpf_cookie = rdi".into(),
+            x86::stx(-l.run_ctx_off, Register::RDI),
+            || "run_ctx.bpf_cookie = rdi".into(),
             &[(-l.run_ctx_off, Access::Write)],
         )?;
         self.emit(
-            x86::mov_imm64(Register::RDI, p.prog), || format!("rdi = struct bpf_prog * of {who}"),
+            x86::mov_imm64(Register::RDI, p.prog),
+            || format!("rdi = struct bpf_prog * of {who}"),
             &[],
         )?;
         self.emit(
-            x86::lea(Register::RSI, -l.run_ctx_off), || "rsi = &run_ctx".into(),
+            x86::lea(Register::RSI, -l.run_ctx_off),
+            || "rsi = &run_ctx".into(),
             &[(-l.run_ctx_off, Access::Addr)],
         )?;
         self.emit(
-            x86::call(p.enter), || format!("call enter for {who} (recursion check, run_ctx swap)"),
+            x86::call(p.enter),
+            || format!("call enter for {who} (recursion check, run_ctx swap)"),
             &[],
         )?;
-        self.emit(x86::mov_rr(Register::RBX, Register::RAX), || "rbx = start time".into(), &[])?;
         self.emit(
-            x86::test_rr(Register::RAX, Register::RAX), || "enter returned 0: program is skipped (recursion)".into(),
+            x86::mov_rr(Register::RBX, Register::RAX),
+            || "rbx = start time".into(),
+            &[],
+        )?;
+        self.emit(
+            x86::test_rr(Register::RAX, Register::RAX),
+            || "enter returned 0: program is skipped (recursion)".into(),
             &[],
         )?;
         let je = self.emit(
-            x86::je8(self.e.ip() + 2), || format!("skip {who} if enter returned 0"),
+            x86::je8(self.e.ip() + 2),
+            || format!("skip {who} if enter returned 0"),
             &[],
         )?;
         self.emit(
-            x86::lea(Register::RDI, -l.regs_off), || "rdi = ctx".into(),
+            x86::lea(Register::RDI, -l.regs_off),
+            || "rdi = ctx".into(),
             &[(-l.regs_off, Access::Addr)],
         )?;
         if let Some(insns) = p.insns {
             self.emit(
-                x86::mov_imm64(Register::RSI, insns), || format!("rsi = {who}->insnsi (interpreted program)"),
+                x86::mov_imm64(Register::RSI, insns),
+                || format!("rsi = {who}->insnsi (interpreted program)"),
                 &[],
             )?;
         }
@@ -228,23 +254,31 @@ impl<'a> Gen<'a> {
         });
         if save_ret {
             self.emit(
-                x86::stx(-8, Register::RAX), || format!("retval = return value of {who}"),
+                x86::stx(-8, Register::RAX),
+                || format!("retval = return value of {who}"),
                 &[(-8, Access::Write)],
             )?;
         }
         let skip = self.e.ip();
         self.e.retarget(je, Code::Je_rel8_64, skip)?;
         self.emit(
-            x86::mov_imm64(Register::RDI, p.prog), || format!("rdi = struct bpf_prog * of {who}"),
+            x86::mov_imm64(Register::RDI, p.prog),
+            || format!("rdi = struct bpf_prog * of {who}"),
             &[],
         )?;
-        self.emit(x86::mov_rr(Register::RSI, Register::RBX), || "rsi = start time".into(), &[])?;
         self.emit(
-            x86::lea(Register::RDX, -l.run_ctx_off), || "rdx = &run_ctx".into(),
+            x86::mov_rr(Register::RSI, Register::RBX),
+            || "rsi = start time".into(),
+            &[],
+        )?;
+        self.emit(
+            x86::lea(Register::RDX, -l.run_ctx_off),
+            || "rdx = &run_ctx".into(),
             &[(-l.run_ctx_off, Access::Addr)],
         )?;
         self.emit(
-            x86::call(p.exit), || format!("call exit for {who} (always, keeps recursion counters balanced)"),
+            x86::call(p.exit),
+            || format!("call exit for {who} (always, keeps recursion counters balanced)"),
             &[],
         )?;
         Ok(())
@@ -264,7 +298,9 @@ impl<'a> Gen<'a> {
             if p.call_session_cookie && self.spec.meta.cookie_shift.is_some() {
                 let w = self.spec.meta.encode(func_meta, cur_cookie, false) | func_meta;
                 let when = if pass == Pass::Exit { "(exit)" } else { "(entry)" };
-                self.store_imm64(self.layout.func_meta_off, w, |g| format!("{}, before {} {when}", g.meta_role(w), p.name))?;
+                self.store_imm64(self.layout.func_meta_off, w, |g| {
+                    format!("{}, before {} {when}", g.meta_role(w), p.name)
+                })?;
                 self.meta_now = w;
                 idx = Some(cur_cookie);
                 cur_cookie -= 1;
@@ -332,25 +368,40 @@ fn encode_with(spec: &TrampolineSpec, annotate: bool) -> Result<Encoded, EncodeE
     let mut g = Gen {
         spec,
         layout: l,
-        e: Emitter::new(spec.addrs.image, l, annotate, 64 + 20 * (spec.fentry.len() + spec.fexit.len() + spec.fmod_ret.len())),
+        e: Emitter::new(
+            spec.addrs.image,
+            l,
+            annotate,
+            64 + 20 * (spec.fentry.len() + spec.fexit.len() + spec.fmod_ret.len()),
+        ),
         meta_now: 0,
         invocations: Vec::new(),
     };
     // Prologue.
     if flags & INDIRECT != 0 && spec.mitigations.ibt {
-        g.e.emit(x86::simple(Code::Endbr64), || "endbr64: indirect-call target (IBT)".into(), &[])?;
+        g.e.emit(
+            x86::simple(Code::Endbr64),
+            || "endbr64: indirect-call target (IBT)".into(),
+            &[],
+        )?;
     }
     g.emit(x86::push(Register::RBP), || "push rbp".into(), &[(0, Access::Write)])?;
-    g.emit(x86::mov_rr(Register::RBP, Register::RSP), || "frame pointer".into(), &[])?;
     g.emit(
-        x86::sub_rsp(l.stack_size), || format!("frame of {} bytes", l.stack_size),
+        x86::mov_rr(Register::RBP, Register::RSP),
+        || "frame pointer".into(),
+        &[],
+    )?;
+    g.emit(
+        x86::sub_rsp(l.stack_size),
+        || format!("frame of {} bytes", l.stack_size),
         &[],
     )?;
     if flags & TAIL_CALL_CTX != 0 {
         g.emit(x86::push(Register::RAX), || "save tail_call_cnt_ptr".into(), &[])?;
     }
     g.emit(
-        x86::stx(-l.rbx_off, Register::RBX), || "save rbx".into(),
+        x86::stx(-l.rbx_off, Register::RBX),
+        || "save rbx".into(),
         &[(-l.rbx_off, Access::Write)],
     )?;
     // func_meta = nr_regs.
@@ -358,13 +409,16 @@ fn encode_with(spec: &TrampolineSpec, annotate: bool) -> Result<Encoded, EncodeE
     g.store_imm64(l.func_meta_off, func_meta, |g| g.meta_role(func_meta))?;
     g.meta_now = func_meta;
     if flags & IP_ARG != 0 {
-        g.store_imm64(l.ip_off, spec.addrs.func, |_| "ctx[-2] = traced function address (IP_ARG)".into())?;
+        g.store_imm64(l.ip_off, spec.addrs.func, |_| {
+            "ctx[-2] = traced function address (IP_ARG)".into()
+        })?;
     }
     g.save_args(l.regs_off, false)?;
     if flags & CALL_ORIG != 0 {
         g.emit(x86::mov_imm64(Register::RDI, spec.addrs.im), || "rdi = im".into(), &[])?;
         g.emit(
-            x86::call(spec.addrs.tramp_enter), || "call __bpf_tramp_enter (image reference)".into(),
+            x86::call(spec.addrs.tramp_enter),
+            || "call __bpf_tramp_enter (image reference)".into(),
             &[],
         )?;
     }
@@ -383,17 +437,20 @@ fn encode_with(spec: &TrampolineSpec, annotate: bool) -> Result<Encoded, EncodeE
     if !spec.fmod_ret.is_empty() {
         g.emit(x86::mov_imm32(false, Register::RAX, 0), || "rax = 0".into(), &[])?;
         g.emit(
-            x86::stx(-8, Register::RAX), || "retval = 0 (the first fmod_ret program sees 0)".into(),
+            x86::stx(-8, Register::RAX),
+            || "retval = 0 (the first fmod_ret program sees 0)".into(),
             &[(-8, Access::Write)],
         )?;
         for p in &spec.fmod_ret {
             g.invoke_prog(p, true, Pass::ModifyReturn, None)?;
             g.emit(
-                x86::cmp_mem0(-8), || format!("did {} return non-zero?", p.name),
+                x86::cmp_mem0(-8),
+                || format!("did {} return non-zero?", p.name),
                 &[(-8, Access::Read)],
             )?;
             let hole = g.emit(
-                x86::jne32(g.e.ip() + 6), || "non-zero: skip the original function (jne do_fexit)".into(),
+                x86::jne32(g.e.ip() + 6),
+                || "non-zero: skip the original function (jne do_fexit)".into(),
                 &[],
             )?;
             branches.push(hole);
@@ -408,24 +465,32 @@ fn encode_with(spec: &TrampolineSpec, annotate: bool) -> Result<Encoded, EncodeE
             g.emit(x86::ldx(Register::RAX, off), || "rax = tail_call_cnt_ptr".into(), &[])?;
         }
         if flags & ORIG_STACK != 0 {
-            g.emit(x86::ldx(Register::RBX, 8), || "rbx = return address (ORIG_STACK)".into(), &[])?;
             g.emit(
-                x86::call_reg(Register::RBX), || "call the original function through the stacked return address".into(),
+                x86::ldx(Register::RBX, 8),
+                || "rbx = return address (ORIG_STACK)".into(),
+                &[],
+            )?;
+            g.emit(
+                x86::call_reg(Register::RBX),
+                || "call the original function through the stacked return address".into(),
                 &[],
             )?;
         } else {
             g.emit(
-                x86::call(orig), || format!("call the original function (func + {})", orig - spec.addrs.func),
+                x86::call(orig),
+                || format!("call the original function (func + {})", orig - spec.addrs.func),
                 &[],
             )?;
         }
         g.emit(
-            x86::stx(-8, Register::RAX), || "retval = return value of the original function".into(),
+            x86::stx(-8, Register::RAX),
+            || "retval = return value of the original function".into(),
             &[(-8, Access::Write)],
         )?;
         ip_after_call = Some(g.e.offset);
         g.emit(
-            x86::nop(5), || "nop5: im->ip_after_call (patched to jmp ip_epilogue when the image is retired)".into(),
+            x86::nop(5),
+            || "nop5: im->ip_after_call (patched to jmp ip_epilogue when the image is retired)".into(),
             &[],
         )?;
     }
@@ -447,7 +512,9 @@ fn encode_with(spec: &TrampolineSpec, annotate: bool) -> Result<Encoded, EncodeE
         func_meta |= 1 << bit;
     }
     if fsession_cnt > 0 && spec.meta.is_return_bit.is_some() {
-        g.store_imm64(l.func_meta_off, func_meta, |g| format!("{}: is_return set", g.meta_role(func_meta)))?;
+        g.store_imm64(l.func_meta_off, func_meta, |g| {
+            format!("{}: is_return set", g.meta_role(func_meta))
+        })?;
         g.meta_now = func_meta;
     }
     if !spec.fexit.is_empty() {
@@ -459,7 +526,8 @@ fn encode_with(spec: &TrampolineSpec, annotate: bool) -> Result<Encoded, EncodeE
     if flags & CALL_ORIG != 0 {
         ip_epilogue = Some(g.e.offset);
         g.emit(
-            x86::mov_imm64(Register::RDI, spec.addrs.im), || "rdi = im (im->ip_epilogue)".into(),
+            x86::mov_imm64(Register::RDI, spec.addrs.im),
+            || "rdi = im (im->ip_epilogue)".into(),
             &[],
         )?;
         g.emit(x86::call(spec.addrs.tramp_exit), || "call __bpf_tramp_exit".into(), &[])?;
@@ -468,28 +536,39 @@ fn encode_with(spec: &TrampolineSpec, annotate: bool) -> Result<Encoded, EncodeE
         g.emit(x86::ldx(Register::RAX, off), || "rax = tail_call_cnt_ptr".into(), &[])?;
     }
     if save_ret {
-        g.emit(x86::ldx(Register::RAX, -8), || "rax = retval".into(), &[(-8, Access::Read)])?;
+        g.emit(
+            x86::ldx(Register::RAX, -8),
+            || "rax = retval".into(),
+            &[(-8, Access::Read)],
+        )?;
     }
     g.emit(
-        x86::ldx(Register::RBX, -l.rbx_off), || "restore rbx".into(),
+        x86::ldx(Register::RBX, -l.rbx_off),
+        || "restore rbx".into(),
         &[(-l.rbx_off, Access::Read)],
     )?;
     g.emit(Ok(x86::simple(Code::Leaveq)), || "leave".into(), &[])?;
     if flags & SKIP_FRAME != 0 {
         g.emit(
-            x86::add_rsp8(), || "drop the return address into the traced function (SKIP_FRAME)".into(),
+            x86::add_rsp8(),
+            || "drop the return address into the traced function (SKIP_FRAME)".into(),
             &[],
         )?;
     }
     if spec.mitigations.return_thunk {
         g.emit(
-            x86::jmp(spec.addrs.return_thunk), || "return through the return thunk".into(),
+            x86::jmp(spec.addrs.return_thunk),
+            || "return through the return thunk".into(),
             &[],
         )?;
     } else {
         g.emit(Ok(x86::simple(Code::Retnq)), || "return to the caller".into(), &[])?;
         if spec.mitigations.sls {
-            g.emit(Ok(x86::simple(Code::Int3)), || "int3 (straight-line speculation)".into(), &[])?;
+            g.emit(
+                Ok(x86::simple(Code::Int3)),
+                || "int3 (straight-line speculation)".into(),
+                &[],
+            )?;
         }
     }
     let bytes = g.e.bytes();

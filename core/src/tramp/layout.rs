@@ -220,11 +220,16 @@ impl FrameLayout {
         }
     }
 
-    /// The slot that contains `[rbp + off]`, by name.
+    /// The slot that contains `[rbp + off]`.
     pub fn slot_at(&self, off: i32) -> Option<&Slot> {
+        self.slot_index_at(off).map(|i| &self.slots[i])
+    }
+
+    /// Index (in `slots`) of the slot that contains `[rbp + off]`.
+    pub fn slot_index_at(&self, off: i32) -> Option<usize> {
         self.slots
             .iter()
-            .find(|s| off >= s.rbp_off && off < s.rbp_off + s.size as i32)
+            .position(|s| off >= s.rbp_off && off < s.rbp_off + s.size as i32)
     }
 
     /// ctx index of the cookie given to the `j`-th cookie-using program (`C - j`).

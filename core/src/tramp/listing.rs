@@ -1,9 +1,10 @@
 //! The annotated listing: offset, bytes, Intel or AT&T text from iced-x86's formatter, and the
 //! role and slots of every instruction.
 
-use super::Encoded;
+use super::{Encoded, SlotAccess};
 use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter, IntelFormatter};
 use serde::{Deserialize, Serialize};
+use std::fmt::Write;
 
 /// Assembly syntax of the listing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,21 +70,38 @@ pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>
                 e.bytes.len()
             ));
         }
-        let mut text = String::new();
+        let mut text = String::with_capacity(40);
         match syntax {
             AsmSyntax::Intel => intel.format(&ins, &mut text),
             AsmSyntax::Att => gas.format(&ins, &mut text),
         }
-        let mut slots = Vec::new();
-        slots.extend(e.reads().iter().map(|s| format!("r:{s}")));
-        slots.extend(e.writes().iter().map(|s| format!("w:{s}")));
-        slots.extend(e.addrs().iter().map(|s| format!("&{s}")));
+        let mut hex = String::with_capacity(e.bytes.len() * 3);
+        for (k, b) in e.bytes.iter().enumerate() {
+            if k > 0 {
+                hex.push(' ');
+            }
+            let _ = write!(hex, "{b:02x}");
+        }
+        let mut slots = String::new();
+        for (access, prefix) in [
+            (SlotAccess::Read, "r:"),
+            (SlotAccess::Write, "w:"),
+            (SlotAccess::Addr, "&"),
+        ] {
+            for name in e.slots(&enc.layout, access) {
+                if !slots.is_empty() {
+                    slots.push(' ');
+                }
+                slots.push_str(prefix);
+                slots.push_str(name);
+            }
+        }
         out.push(Line {
             offset: e.offset,
-            hex: e.bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+            hex,
             text,
             role: e.role().to_string(),
-            slots: slots.join(" "),
+            slots,
         });
     }
     if dec.can_decode() {

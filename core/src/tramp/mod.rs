@@ -179,17 +179,25 @@ impl IntoIterator for InsnBytes {
     }
 }
 
+/// How an instruction touches a frame slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotAccess {
+    /// Loads from it.
+    Read,
+    /// Stores to it.
+    Write,
+    /// Takes its address.
+    Addr,
+}
+
 /// What an instruction is for and which frame slots it touches (listings only).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Note {
     /// What it is for.
     pub role: String,
-    /// Frame slots it reads.
-    pub reads: Vec<String>,
-    /// Frame slots it writes.
-    pub writes: Vec<String>,
-    /// Frame slots whose address it takes.
-    pub addrs: Vec<String>,
+    /// Up to two slots it touches: (index into the layout's slots, access).
+    pub slots: Vec<(usize, SlotAccess)>,
 }
 
 /// One emitted instruction.
@@ -210,17 +218,17 @@ impl EmittedInsn {
     pub fn role(&self) -> &str {
         self.note.as_ref().map(|n| n.role.as_str()).unwrap_or("")
     }
-    /// Frame slots it reads.
-    pub fn reads(&self) -> &[String] {
-        self.note.as_ref().map(|n| n.reads.as_slice()).unwrap_or(&[])
-    }
-    /// Frame slots it writes.
-    pub fn writes(&self) -> &[String] {
-        self.note.as_ref().map(|n| n.writes.as_slice()).unwrap_or(&[])
-    }
-    /// Frame slots whose address it takes.
-    pub fn addrs(&self) -> &[String] {
-        self.note.as_ref().map(|n| n.addrs.as_slice()).unwrap_or(&[])
+    /// Names of the slots it touches with `access`.
+    pub fn slots<'a>(
+        &'a self,
+        layout: &'a layout::FrameLayout,
+        access: SlotAccess,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.note
+            .iter()
+            .flat_map(|n| n.slots.iter())
+            .filter(move |(_, a)| *a == access)
+            .map(move |(i, _)| layout.slots.get(*i).map(|s| s.name.as_str()).unwrap_or("?"))
     }
 }
 

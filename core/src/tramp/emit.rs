@@ -106,6 +106,7 @@ impl<'a> Emitter<'a> {
             offset: self.offset - bytes.len(),
             bytes,
             target: is_branch.then(|| instr.near_branch_target()),
+            code: instr.code(),
             note,
         });
         Ok(self.out.len() - 1)
@@ -128,6 +129,7 @@ impl<'a> Emitter<'a> {
         }
         self.out[idx].bytes = bytes;
         self.out[idx].target = Some(target);
+        self.out[idx].code = code;
         Ok(())
     }
 

@@ -70,6 +70,16 @@ pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>
                 e.bytes.len()
             ));
         }
+        // The decoder must see exactly the instruction the encoder was asked for.
+        if ins.code() != e.code || e.target.is_some_and(|t| t != ins.near_branch_target()) {
+            return Err(format!(
+                "at offset {off}: decoded {:?} (target {:#x}), intended {:?} (target {:?})",
+                ins.code(),
+                ins.near_branch_target(),
+                e.code,
+                e.target
+            ));
+        }
         let mut text = String::with_capacity(40);
         match syntax {
             AsmSyntax::Intel => intel.format(&ins, &mut text),

@@ -209,6 +209,9 @@ pub struct EmittedInsn {
     pub bytes: InsnBytes,
     /// For calls and jumps: the target address.
     pub target: Option<u64>,
+    /// The iced-x86 `Code` the encoder was asked for (checked against the decoder).
+    #[serde(skip)]
+    pub code: iced_x86::Code,
     /// The explanation ([`encode`] fills it; [`encode_bytes`] leaves it out).
     pub note: Option<Box<Note>>,
 }

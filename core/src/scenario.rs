@@ -22,6 +22,82 @@ pub struct FunctionSpec {
     /// Sizes of struct types used by value: `{ pair = 16 }`.
     #[serde(default)]
     pub structs: BTreeMap<String, u32>,
+    /// What the native traced function does: `sum` (default: the sum of its arguments at their
+    /// declared widths, plus `bias`), `modify_return` (`*b += 1; return a + *b`) or `fault`.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Added to the sum (`bpf_fentry_test1(a)` returns `a + 1`).
+    #[serde(default)]
+    pub bias: i64,
+}
+
+/// An expected value: an integer, a number in a string (`"0xaaaabbbbccccdddd"` for values TOML
+/// integers cannot hold), `"func"` (the traced function's address) or `"any"`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ExpectValue {
+    /// A number.
+    Int(i64),
+    /// A number as text, `func` or `any`.
+    Text(String),
+}
+
+impl ExpectValue {
+    /// The value to compare with, given the traced function's address; `None` for `any`.
+    pub fn resolve(&self, func: u64) -> Result<Option<u64>, String> {
+        match self {
+            ExpectValue::Int(v) => Ok(Some(*v as u64)),
+            ExpectValue::Text(t) if t == "any" => Ok(None),
+            ExpectValue::Text(t) if t == "func" => Ok(Some(func)),
+            ExpectValue::Text(t) => {
+                let t = t.trim();
+                let v = if let Some(h) = t.strip_prefix("0x") {
+                    u64::from_str_radix(h, 16).map_err(|e| format!("bad value '{t}': {e}"))?
+                } else if let Some(d) = t.strip_prefix('-') {
+                    d.parse::<u64>()
+                        .map_err(|e| format!("bad value '{t}': {e}"))?
+                        .wrapping_neg()
+                } else {
+                    t.parse::<u64>().map_err(|e| format!("bad value '{t}': {e}"))?
+                };
+                Ok(Some(v))
+            }
+        }
+    }
+}
+
+/// An argument value: an integer (or number string) or, for a struct passed by value, its
+/// 8-byte words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ArgValue {
+    /// One scalar.
+    Scalar(ExpectValue),
+    /// The words of a struct.
+    Words(Vec<ExpectValue>),
+}
+
+/// One call of the traced function.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    /// One value per argument.
+    pub args: Vec<ArgValue>,
+    /// Expected return value (compared at the return type's width).
+    #[serde(default)]
+    pub ret: Option<ExpectValue>,
+}
+
+/// Expected run counts of a program.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counters {
+    /// Times it ran.
+    #[serde(default)]
+    pub runs: Option<u64>,
+    /// Times it was skipped because it was already running.
+    #[serde(default)]
+    pub misses: Option<u64>,
 }
 
 /// A global data area (`.bss`) or map, referenced by its index in `maps`.
@@ -72,6 +148,15 @@ pub struct Expect {
     /// disagree, as in `fsession-v9-patch05`).
     #[serde(default)]
     pub contract_violation: bool,
+    /// Values of each map's value, as u64 words from offset 0, after all calls.
+    #[serde(default)]
+    pub data: BTreeMap<String, Vec<ExpectValue>>,
+    /// Run counters per program.
+    #[serde(default)]
+    pub counters: BTreeMap<String, Counters>,
+    /// The traced function faults (the run ends with a signal).
+    #[serde(default)]
+    pub fault: bool,
 }
 
 /// A scenario file.
@@ -101,6 +186,9 @@ pub struct Scenario {
     /// Programs to detach after all attaches, in order.
     #[serde(default)]
     pub detach: Vec<String>,
+    /// Calls to make on hardware (`fsession-lab run` / `validate`).
+    #[serde(rename = "call", default)]
+    pub calls: Vec<CallSpec>,
     /// Expected errors.
     #[serde(default)]
     pub expect: Expect,

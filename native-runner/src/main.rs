@@ -1,6 +1,8 @@
 //! `fsession-lab`: the command-line front end of fsession-lab.
 
 mod cmd;
+#[cfg(target_arch = "x86_64")]
+mod native;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +35,20 @@ enum Command {
     Profiles(cmd::profiles::Args),
     /// Show a scenario's trampoline: stack layout, annotated listing, contract check.
     Show(cmd::show::Args),
+    /// Execute a scenario on this machine and show what each program saw.
+    Run(cmd::run::RunArgs),
+    /// Execute many scenarios and check them (default: examples/scenarios).
+    Validate(cmd::run::ValidateArgs),
+    /// (internal) execute one scenario in this process; used by run and validate.
+    #[command(name = "__exec", hide = true)]
+    ExecChild(ExecChildArgs),
+}
+
+#[derive(clap::Args)]
+struct ExecChildArgs {
+    scenario: std::path::PathBuf,
+    #[arg(long)]
+    profile: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -46,6 +62,9 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::check::run(a),
         Command::Profiles(a) => cmd::profiles::run(a),
         Command::Show(a) => cmd::show::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Validate(a) => cmd::run::validate(a),
+        Command::ExecChild(a) => cmd::run::exec_child(&a.scenario, a.profile.as_deref()),
     };
     match result {
         Ok(code) => code,

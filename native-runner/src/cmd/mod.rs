@@ -5,6 +5,8 @@ pub mod check;
 pub mod conformance;
 pub mod plugin;
 pub mod profiles;
+#[cfg(target_arch = "x86_64")]
+pub mod run;
 pub mod show;
 
 /// Errors are reported as one line on stderr with exit code 2.

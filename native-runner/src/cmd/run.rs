@@ -1,0 +1,376 @@
+//! `fsession-lab run SCENARIO` and `fsession-lab validate [PATH...]`: execute scenarios on this
+//! machine, each in a child process, and check them against their expectations and the model.
+
+use super::CmdResult;
+use crate::native::exec::ExecReport;
+use crate::native::{child, exec};
+use fsession_core::scenario::Scenario;
+use serde::Serialize;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+/// Time limit of one scenario.
+const TIME_LIMIT: Duration = Duration::from_secs(20);
+
+/// The verdict on one scenario.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    /// Scenario file.
+    pub scenario: String,
+    /// Passed.
+    pub passed: bool,
+    /// Problems (empty when passed).
+    pub problems: Vec<String>,
+    /// A fault in generated code or the traced function, mapped to the listing.
+    pub fault: Option<String>,
+    /// What happened, when the run completed.
+    pub report: Option<ExecReport>,
+}
+
+/// `__exec`: the child side.
+pub fn exec_child(path: &Path, profile: Option<&str>) -> CmdResult {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let s = Scenario::parse(&text).map_err(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
+    let prof = super::profiles::load(profile.unwrap_or(&s.profile), path.parent())?;
+    let world = exec::build(&s, &text, &prof)?;
+    child::report_layout(&world);
+    child::install_fault_handler();
+    let report = exec::run(&s, &world)?;
+    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn map_fault(stderr: &str) -> Option<String> {
+    let f = stderr.lines().find(|l| l.starts_with("FAULT "))?;
+    let parts: Vec<&str> = f.split_whitespace().collect();
+    let sig: i32 = parts.get(1)?.parse().ok()?;
+    let rip = u64::from_str_radix(parts.get(3)?.trim_start_matches("0x"), 16).ok()?;
+    let addr = parts.get(5).unwrap_or(&"0x0");
+    let name = match sig {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGILL => "SIGILL",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGTRAP => "SIGTRAP",
+        _ => "signal",
+    };
+    let mut place = format!("at {rip:#x}, outside the generated code (in the runner)");
+    for l in stderr.lines().filter(|l| l.starts_with("PIECE ")) {
+        let p: Vec<&str> = l.splitn(4, ' ').collect();
+        let (a, b) = (
+            u64::from_str_radix(p[1].trim_start_matches("0x"), 16).ok()?,
+            u64::from_str_radix(p[2].trim_start_matches("0x"), 16).ok()?,
+        );
+        if rip >= a && rip < b {
+            place = format!("in {} at +{}", p[3], rip - a);
+            if p[3] == "trampoline" {
+                let line = stderr
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("LINE "))
+                    .filter_map(|l| {
+                        l.split_once(' ')
+                            .and_then(|(a, t)| Some((u64::from_str_radix(a.trim_start_matches("0x"), 16).ok()?, t)))
+                    })
+                    .rfind(|(a, _)| *a <= rip);
+                if let Some((_, t)) = line {
+                    place.push_str(&format!(": {t}"));
+                }
+            }
+        }
+    }
+    Some(format!("{name} {place} (fault address {addr})"))
+}
+
+/// Runs one scenario in a child process.
+pub fn run_one(path: &Path, profile: Option<&str>) -> Outcome {
+    let name = path.display().to_string();
+    let fail = |problems: Vec<String>, fault: Option<String>| Outcome {
+        scenario: name.clone(),
+        passed: false,
+        problems,
+        fault,
+        report: None,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return fail(vec![format!("cannot read: {e}")], None),
+    };
+    let scenario = match Scenario::parse(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(
+                vec![format!("line {}, column {}: {}", e.line, e.column, e.message)],
+                None,
+            )
+        }
+    };
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return fail(vec![format!("cannot find the runner: {e}")], None),
+    };
+    let mut cmd = Command::new(exe);
+    cmd.arg("__exec")
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(p) = profile {
+        cmd.args(["--profile", p]);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return fail(vec![format!("cannot start the child: {e}")], None),
+    };
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let t_out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if start.elapsed() > TIME_LIMIT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(_) => break None,
+        }
+    };
+    let stdout = t_out.join().unwrap_or_default();
+    let stderr = t_err.join().unwrap_or_default();
+    let Some(status) = status else {
+        return fail(
+            vec![format!("no result within {} s (killed)", TIME_LIMIT.as_secs())],
+            None,
+        );
+    };
+    if !status.success() {
+        let fault = map_fault(&stderr);
+        if let Some(f) = &fault {
+            let in_body = f.contains("(body)");
+            if scenario.expect.fault && in_body {
+                return Outcome {
+                    scenario: name,
+                    passed: true,
+                    problems: vec![],
+                    fault,
+                    report: None,
+                };
+            }
+            return fail(vec![format!("fault: {f}")], fault);
+        }
+        let msg = stderr
+            .lines()
+            .filter(|l| !l.starts_with("PIECE ") && !l.starts_with("LINE "))
+            .collect::<Vec<_>>()
+            .join(" ");
+        return fail(vec![format!("the run failed ({status}): {}", msg.trim())], None);
+    }
+    match serde_json::from_str::<serde_json::Value>(stdout.trim()) {
+        Err(e) => fail(vec![format!("unreadable result: {e}")], None),
+        Ok(v) => {
+            let problems: Vec<String> = v["problems"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                .unwrap_or_default();
+            let mut problems = problems;
+            if scenario.expect.fault {
+                problems.push("the scenario expects a fault in the traced function, the calls returned".into());
+            }
+            Outcome {
+                scenario: name,
+                passed: problems.is_empty(),
+                problems,
+                fault: None,
+                report: serde_json::from_value::<ExecReport>(v).ok(),
+            }
+        }
+    }
+}
+
+/// Arguments of `run`.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Scenario file.
+    scenario: PathBuf,
+    /// Use this profile instead of the scenario's.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Print the whole outcome as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn print_outcome(o: &Outcome) {
+    if let Some(r) = &o.report {
+        if !r.description.is_empty() {
+            println!("{}", r.description);
+        }
+        println!(
+            "profile {}, function {} at {:#x}, trampoline at {:#x} ({} bytes)",
+            r.profile, r.function, r.func_addr, r.tramp_addr, r.tramp_len
+        );
+        for (c, call) in r.calls.iter().enumerate() {
+            let args: Vec<String> = call.words.iter().map(|w| format!("{w:#x}")).collect();
+            println!("\ncall {c}: ({}) returned {:#x}", args.join(", "), call.ret);
+            println!(
+                "  {:<10} {:>18} {:>7} {:>6} {:>6}  {:<32} {:<24} r0",
+                "program", "ctx[-1]", "nr_args", "cookie", "is_ret", "cookie at: before -> after", "args"
+            );
+            for ob in r.observations.iter().filter(|x| x.call == c) {
+                let cookie = match (ob.cookie_ptr, ob.cookie_before, ob.cookie_after) {
+                    (Some(p), Some(b), Some(a)) => format!("ctx-{}: {b:#x} -> {a:#x}", ob.ctx - p),
+                    (Some(p), _, _) => format!("{p:#x} (outside the frame)"),
+                    _ => "-".into(),
+                };
+                let args: Vec<String> = ob.args.iter().map(|a| format!("{a:#x}")).collect();
+                let r0 = match &ob.r0 {
+                    Ok(v) => format!("{v:#x}"),
+                    Err(e) => format!("error: {e}"),
+                };
+                println!(
+                    "  {:<10} {:>#18x} {:>7} {:>6} {:>6}  {:<32} {:<24} {}",
+                    ob.prog,
+                    ob.func_meta,
+                    ob.decoded.0,
+                    ob.decoded.1,
+                    ob.decoded.2 as u8,
+                    cookie,
+                    args.join(","),
+                    r0
+                );
+            }
+        }
+        for (m, words) in &r.data {
+            let shown: Vec<String> = words.iter().map(|w| format!("{w:#x}")).collect();
+            println!("\n{m}: [{}]", shown.join(", "));
+        }
+        let c: Vec<String> = r
+            .counters
+            .iter()
+            .map(|(n, (runs, misses))| format!("{n}: {runs} runs, {misses} misses"))
+            .collect();
+        println!("counters: {}", c.join("; "));
+        println!("__bpf_tramp_enter/exit: {} / {}", r.tramp_calls.0, r.tramp_calls.1);
+        for v in &r.expected_violation {
+            println!("expected violation: {v}");
+        }
+    }
+    if let Some(f) = &o.fault {
+        println!("fault: {f}");
+    }
+    if o.passed {
+        println!("\nresult: PASS");
+    } else {
+        println!("\nresult: FAIL");
+        for p in &o.problems {
+            println!("  - {p}");
+        }
+    }
+}
+
+/// `run`.
+pub fn run(a: RunArgs) -> CmdResult {
+    let o = run_one(&a.scenario, a.profile.as_deref());
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&o).map_err(|e| e.to_string())?);
+    } else {
+        print_outcome(&o);
+    }
+    Ok(if o.passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Arguments of `validate`.
+#[derive(clap::Args)]
+pub struct ValidateArgs {
+    /// Scenario files or directories (default: examples/scenarios).
+    paths: Vec<PathBuf>,
+    /// Use this profile for every scenario.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Print all outcomes as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `validate`.
+pub fn validate(a: ValidateArgs) -> CmdResult {
+    let paths = if a.paths.is_empty() {
+        let cands = [
+            PathBuf::from("examples/scenarios"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/scenarios"),
+        ];
+        vec![cands
+            .into_iter()
+            .find(|p| p.is_dir())
+            .ok_or("no examples/scenarios directory; pass PATH")?]
+    } else {
+        a.paths
+    };
+    let mut files = vec![];
+    for p in paths {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(&p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            v.sort();
+            files.extend(v);
+        } else {
+            files.push(p);
+        }
+    }
+    let tty = std::io::stderr().is_terminal();
+    let mut outcomes = vec![];
+    for (i, f) in files.iter().enumerate() {
+        if tty {
+            eprint!("\r[{}/{}] {:<60}", i + 1, files.len(), f.display());
+            let _ = std::io::stderr().flush();
+        }
+        let o = run_one(f, a.profile.as_deref());
+        if !a.json {
+            if tty {
+                eprint!("\r{:<80}\r", "");
+            }
+            println!(
+                "[{}/{}] {} {}",
+                i + 1,
+                files.len(),
+                if o.passed { "PASS" } else { "FAIL" },
+                f.display()
+            );
+            for p in &o.problems {
+                println!("    - {p}");
+            }
+        }
+        outcomes.push(o);
+    }
+    let passed = outcomes.iter().filter(|o| o.passed).count();
+    let failed = outcomes.len() - passed;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcomes).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{passed} passed, {failed} failed");
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

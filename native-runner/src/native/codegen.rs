@@ -1,0 +1,180 @@
+//! Machine code the runner generates with iced-x86: realigning shims in front of native
+//! callees, the patched entry of each traced function, the traced functions' bodies, and a
+//! caller that passes any prototype's arguments exactly as the SysV ABI does.
+
+use fsession_core::kernel::program::{FuncModel, MAX_BPF_FUNC_ARGS};
+use iced_x86::code_asm::*;
+
+type R<T> = Result<T, String>;
+
+fn asm_err(e: iced_x86::IcedError) -> String {
+    format!("code generation: {e}")
+}
+
+/// Where an argument word is at the function's entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    /// In argument register i (rdi, rsi, rdx, rcx, r8, r9).
+    Reg(usize),
+    /// At `[rsp + 8 + 8 * k]`.
+    Stack(usize),
+}
+
+/// One 8-byte argument word: which argument it belongs to and where it is passed.
+#[derive(Clone, Copy, Debug)]
+pub struct Word {
+    /// The argument's size in bytes.
+    pub size: u8,
+    /// Struct passed by value.
+    pub is_struct: bool,
+    /// Signed integer.
+    pub signed: bool,
+    /// Where it is.
+    pub loc: Loc,
+}
+
+/// Classifies argument words as the kernel's `save_args` does: an argument that does not fit in
+/// the remaining registers goes to the stack whole, later ones may still use registers.
+pub fn words(func: &FuncModel) -> Vec<Word> {
+    let (mut regs, mut stack) = (0usize, 0usize);
+    let mut out = vec![];
+    for a in func.args.iter().take(MAX_BPF_FUNC_ARGS) {
+        let n = a.slots();
+        let on_stack = regs + n > 6;
+        for _ in 0..n {
+            let loc = if on_stack {
+                stack += 1;
+                Loc::Stack(stack - 1)
+            } else {
+                regs += 1;
+                Loc::Reg(regs - 1)
+            };
+            out.push(Word {
+                size: a.size,
+                is_struct: a.is_struct,
+                signed: a.signed,
+                loc,
+            });
+        }
+    }
+    out
+}
+
+const ARG64: [AsmRegister64; 6] = [rdi, rsi, rdx, rcx, r8, r9];
+
+/// `push rbp; mov rbp, rsp; and rsp, -16; call target; leave; ret`: calls Rust code with the
+/// stack aligned whatever the trampoline's alignment (the kernel builds with 8-byte alignment).
+pub fn shim(ip: u64, target: u64) -> R<Vec<u8>> {
+    let mut a = CodeAssembler::new(64).map_err(asm_err)?;
+    a.push(rbp).map_err(asm_err)?;
+    a.mov(rbp, rsp).map_err(asm_err)?;
+    a.and(rsp, -16).map_err(asm_err)?;
+    a.mov(rax, target).map_err(asm_err)?;
+    a.call(rax).map_err(asm_err)?;
+    a.leave().map_err(asm_err)?;
+    a.ret().map_err(asm_err)?;
+    a.assemble(ip).map_err(asm_err)
+}
+
+/// The patched entry of a traced function: `call` (or `jmp`) to the trampoline in its first 5
+/// bytes, as ftrace leaves it, then `jmp [rip+0]` to the real body, so `stub + 5` is what the
+/// trampoline calls as the original function.
+pub fn stub(ip: u64, trampoline: u64, jmp_mode: bool, body: u64) -> R<Vec<u8>> {
+    let rel = trampoline.wrapping_sub(ip + 5) as i64;
+    let rel = i32::try_from(rel).map_err(|_| "ERANGE: the trampoline is out of rel32 reach of the stub".to_string())?;
+    let mut v = vec![if jmp_mode { 0xe9 } else { 0xe8 }];
+    v.extend_from_slice(&rel.to_le_bytes());
+    v.extend_from_slice(&[0xff, 0x25, 0, 0, 0, 0]);
+    v.extend_from_slice(&body.to_le_bytes());
+    Ok(v)
+}
+
+/// What a traced function does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// Returns the sum of its arguments (each at its declared width and signedness; struct
+    /// words whole) plus `bias`: `bpf_fentry_test1(a) = a + 1` is `Sum(1)`, test3..test5 are
+    /// `Sum(0)`.
+    Sum(i64),
+    /// `bpf_modify_return_test(int a, int *b)`: `*b += 1; return a + *b`.
+    ModifyReturn,
+    /// Loads from address 0 (SIGSEGV).
+    Fault,
+}
+
+/// The body of a traced function for its prototype.
+pub fn body(ip: u64, func: &FuncModel, kind: Body) -> R<Vec<u8>> {
+    let mut a = CodeAssembler::new(64).map_err(asm_err)?;
+    match kind {
+        Body::Fault => {
+            a.xor(eax, eax).map_err(asm_err)?;
+            a.mov(rax, qword_ptr(rax)).map_err(asm_err)?;
+            a.ret().map_err(asm_err)?;
+        }
+        Body::ModifyReturn => {
+            a.mov(eax, dword_ptr(rsi)).map_err(asm_err)?;
+            a.add(eax, 1).map_err(asm_err)?;
+            a.mov(dword_ptr(rsi), eax).map_err(asm_err)?;
+            a.add(eax, edi).map_err(asm_err)?;
+            a.ret().map_err(asm_err)?;
+        }
+        Body::Sum(bias) => {
+            a.xor(eax, eax).map_err(asm_err)?;
+            for w in words(func) {
+                match w.loc {
+                    Loc::Reg(i) => a.mov(r11, ARG64[i]).map_err(asm_err)?,
+                    Loc::Stack(k) => a.mov(r11, qword_ptr(rsp + 8 + 8 * k as i32)).map_err(asm_err)?,
+                }
+                if !w.is_struct {
+                    match (w.size, w.signed) {
+                        (1, true) => a.movsx(r11, r11b).map_err(asm_err)?,
+                        (1, false) => a.movzx(r11d, r11b).map_err(asm_err)?,
+                        (2, true) => a.movsx(r11, r11w).map_err(asm_err)?,
+                        (2, false) => a.movzx(r11d, r11w).map_err(asm_err)?,
+                        (3..=4, true) => a.movsxd(r11, r11d).map_err(asm_err)?,
+                        (3..=4, false) => a.mov(r11d, r11d).map_err(asm_err)?,
+                        _ => {}
+                    }
+                }
+                a.add(rax, r11).map_err(asm_err)?;
+            }
+            if bias != 0 {
+                a.mov(r11, bias).map_err(asm_err)?;
+                a.add(rax, r11).map_err(asm_err)?;
+            }
+            a.ret().map_err(asm_err)?;
+        }
+    }
+    a.assemble(ip).map_err(asm_err)
+}
+
+/// `u64 caller(const u64 *words, u64 target)`: loads the argument words of `func` into registers
+/// and stack slots as the ABI passes them, calls `target`, returns rax.
+pub fn caller(ip: u64, func: &FuncModel) -> R<Vec<u8>> {
+    let ws = words(func);
+    let nstack = ws.iter().filter(|w| matches!(w.loc, Loc::Stack(_))).count();
+    let frame = (8 * nstack).div_ceil(16) * 16;
+    let mut a = CodeAssembler::new(64).map_err(asm_err)?;
+    a.push(rbp).map_err(asm_err)?;
+    a.mov(rbp, rsp).map_err(asm_err)?;
+    a.mov(r10, rdi).map_err(asm_err)?;
+    a.mov(r11, rsi).map_err(asm_err)?;
+    if frame > 0 {
+        a.sub(rsp, frame as i32).map_err(asm_err)?;
+    }
+    for (slot, w) in ws.iter().enumerate() {
+        if let Loc::Stack(k) = w.loc {
+            a.mov(rax, qword_ptr(r10 + 8 * slot as i32)).map_err(asm_err)?;
+            a.mov(qword_ptr(rsp + 8 * k as i32), rax).map_err(asm_err)?;
+        }
+    }
+    for (slot, w) in ws.iter().enumerate() {
+        if let Loc::Reg(i) = w.loc {
+            a.mov(ARG64[i], qword_ptr(r10 + 8 * slot as i32)).map_err(asm_err)?;
+        }
+    }
+    a.call(r11).map_err(asm_err)?;
+    a.leave().map_err(asm_err)?;
+    a.ret().map_err(asm_err)?;
+    a.assemble(ip).map_err(asm_err)
+}

@@ -1,0 +1,87 @@
+//! Executable memory: mapped read+write, filled, then switched to read+execute. No page is ever
+//! writable and executable at once.
+
+use std::ptr::NonNull;
+
+/// An anonymous mapping that holds generated code.
+pub struct CodeRegion {
+    base: NonNull<u8>,
+    len: usize,
+    executable: bool,
+}
+
+impl CodeRegion {
+    /// Maps `len` bytes read+write.
+    pub fn new(len: usize) -> Result<CodeRegion, String> {
+        let len = len.div_ceil(4096) * 4096;
+        // SAFETY: an anonymous private mapping with no fixed address; checked for MAP_FAILED.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(format!(
+                "mmap of {len} bytes failed: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let base = NonNull::new(p as *mut u8).ok_or("mmap returned NULL")?;
+        Ok(CodeRegion {
+            base,
+            len,
+            executable: false,
+        })
+    }
+
+    /// Address of the first byte.
+    pub fn addr(&self) -> u64 {
+        self.base.as_ptr() as u64
+    }
+
+    /// Copies `bytes` to offset `off` (only while writable).
+    pub fn write(&mut self, off: usize, bytes: &[u8]) -> Result<(), String> {
+        if self.executable {
+            return Err("the code region is already executable".into());
+        }
+        if off.checked_add(bytes.len()).is_none_or(|end| end > self.len) {
+            return Err(format!(
+                "code of {} bytes at offset {off} does not fit the {}-byte region",
+                bytes.len(),
+                self.len
+            ));
+        }
+        // SAFETY: the range was checked to lie inside the mapping, which is writable.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.as_ptr().add(off), bytes.len()) };
+        Ok(())
+    }
+
+    /// Switches the whole region to read+execute.
+    pub fn make_executable(&mut self) -> Result<(), String> {
+        // SAFETY: the pointer and length are those of our own mapping.
+        let r = unsafe {
+            libc::mprotect(
+                self.base.as_ptr() as *mut libc::c_void,
+                self.len,
+                libc::PROT_READ | libc::PROT_EXEC,
+            )
+        };
+        if r != 0 {
+            return Err(format!("mprotect failed: {}", std::io::Error::last_os_error()));
+        }
+        self.executable = true;
+        Ok(())
+    }
+}
+
+impl Drop for CodeRegion {
+    fn drop(&mut self) {
+        // SAFETY: unmapping our own mapping; nothing points into it after the owner drops it.
+        unsafe { libc::munmap(self.base.as_ptr() as *mut libc::c_void, self.len) };
+    }
+}

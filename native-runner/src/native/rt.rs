@@ -1,0 +1,317 @@
+//! The native side the trampoline calls: `__bpf_prog_enter_recur`/`_exit_recur` with the
+//! kernel's contract (per-program recursion counter, run_ctx swap, non-zero start time),
+//! `__bpf_tramp_enter/exit`, and the interpreted-program entry `bpf_func(ctx, insns)`, which runs
+//! the program in the core interpreter against exactly the memory the model allows.
+
+use fsession_core::interp::{prepare, CallFault, Host, Memory, Prepared, RunOptions};
+use fsession_core::isa::Insn;
+use fsession_core::kernel::profile::MetaLayout;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+
+/// One program as the runtime knows it.
+pub struct ProgRt {
+    /// Name.
+    pub name: String,
+    /// The program after fixups, relocated (what `bpf_func` runs).
+    pub insns: Box<[Insn]>,
+    /// Ready to run.
+    pub prepared: Prepared,
+    /// It calls `bpf_session_cookie` (the model gives it a cookie slot).
+    pub cookie_user: bool,
+    /// Recursion counter (`prog->active`).
+    pub active: i32,
+    /// Times the program ran.
+    pub runs: u64,
+    /// Times it was skipped because it was already running.
+    pub misses: u64,
+}
+
+/// What one program saw when it ran.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Observation {
+    /// Program.
+    pub prog: String,
+    /// Which call of the scenario.
+    pub call: usize,
+    /// ctx pointer.
+    pub ctx: u64,
+    /// `ctx[-1]`.
+    pub func_meta: u64,
+    /// nr_args, cookie index and is_return as the verifier's inlines read them.
+    pub decoded: (u64, u64, bool),
+    /// Where `bpf_session_cookie()` points for this word (cookie users).
+    pub cookie_ptr: Option<u64>,
+    /// The cookie's value before and after the program ran.
+    pub cookie_before: Option<u64>,
+    /// The cookie's value after the program ran.
+    pub cookie_after: Option<u64>,
+    /// ctx[0..nr_args] before the program ran.
+    pub args: Vec<u64>,
+    /// The return-value slot (`ctx[nr_args]`) if the frame has one.
+    pub retval: Option<u64>,
+    /// The program's r0, or its error.
+    pub r0: Result<u64, String>,
+}
+
+/// The frame geometry the programs may touch (from the model's layout).
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    /// ctx = rbp - regs_off.
+    pub regs_off: i32,
+    /// Lowest allowed slot: rbp - low_off (cookies, ip, func_meta).
+    pub low_off: i32,
+    /// Argument slots.
+    pub nr_regs: usize,
+    /// The frame has a return-value slot at rbp - 8.
+    pub has_retval: bool,
+}
+
+/// Runtime state of one scenario run.
+pub struct Runtime {
+    /// Programs by index; `struct bpf_prog *` points at `ids[i]`.
+    pub progs: Vec<ProgRt>,
+    /// `struct bpf_prog` stand-ins: each holds its program's index. Kept here so the addresses
+    /// embedded in the trampoline stay valid for the whole run.
+    #[allow(dead_code, clippy::vec_box)]
+    pub ids: Vec<Box<u64>>,
+    /// Global data area (`.bss`), fixed in memory.
+    pub bss: Box<[u8]>,
+    /// The frame the programs see.
+    pub frame: Frame,
+    /// The verifier's view of `ctx[-1]`.
+    pub verifier_meta: MetaLayout,
+    /// The current run_ctx (`current->bpf_ctx`).
+    pub current_run_ctx: u64,
+    /// `__bpf_tramp_enter` / `_exit` calls.
+    pub tramp_enters: u64,
+    /// `__bpf_tramp_exit` calls.
+    pub tramp_exits: u64,
+    /// Monotonic "clock" for start times (never 0 or 1).
+    pub clock: u64,
+    /// The scenario call being made.
+    pub call: usize,
+    /// What each program saw.
+    pub observations: Vec<Observation>,
+}
+
+thread_local! {
+    static RT: RefCell<Option<Runtime>> = const { RefCell::new(None) };
+}
+
+/// Installs the runtime for this thread.
+pub fn install(rt: Runtime) {
+    RT.with(|r| *r.borrow_mut() = Some(rt));
+}
+
+/// Runs `f` on the installed runtime.
+pub fn with<T>(f: impl FnOnce(&mut Runtime) -> T) -> T {
+    RT.with(|r| f(r.borrow_mut().as_mut().expect("runtime installed")))
+}
+
+/// Takes the runtime back.
+pub fn take() -> Option<Runtime> {
+    RT.with(|r| r.borrow_mut().take())
+}
+
+/// Builds a program's runtime entry.
+pub fn prog(name: &str, insns: Vec<Insn>, cookie_user: bool) -> Result<ProgRt, String> {
+    let prepared = prepare(&insns).map_err(|e| format!("{name}: {e}"))?;
+    Ok(ProgRt {
+        name: name.into(),
+        insns: insns.into_boxed_slice(),
+        prepared,
+        cookie_user,
+        active: 0,
+        runs: 0,
+        misses: 0,
+    })
+}
+
+/// `__bpf_prog_enter_recur(prog, run_ctx)`.
+pub extern "C" fn prog_enter(prog: *const u64, run_ctx: *mut u64) -> u64 {
+    with(|rt| {
+        // SAFETY: `prog` is one of `rt.ids`, `run_ctx` the trampoline's 16-byte run_ctx slot.
+        let idx = unsafe { *prog } as usize;
+        unsafe { *run_ctx.add(1) = rt.current_run_ctx };
+        rt.current_run_ctx = run_ctx as u64;
+        let p = &mut rt.progs[idx];
+        p.active += 1;
+        if p.active != 1 {
+            p.misses += 1;
+            return 0;
+        }
+        p.runs += 1;
+        rt.clock += 1;
+        rt.clock
+    })
+}
+
+/// `__bpf_prog_exit_recur(prog, start, run_ctx)`.
+pub extern "C" fn prog_exit(prog: *const u64, _start: u64, run_ctx: *mut u64) {
+    with(|rt| {
+        // SAFETY: as in prog_enter.
+        let idx = unsafe { *prog } as usize;
+        rt.current_run_ctx = unsafe { *run_ctx.add(1) };
+        rt.progs[idx].active -= 1;
+    })
+}
+
+/// `__bpf_tramp_enter(im)`.
+pub extern "C" fn tramp_enter(_im: u64) {
+    with(|rt| rt.tramp_enters += 1)
+}
+
+/// `__bpf_tramp_exit(im)`.
+pub extern "C" fn tramp_exit(_im: u64) {
+    with(|rt| rt.tramp_exits += 1)
+}
+
+/// Memory a program may touch: the frame slots from the lowest cookie up to the return value,
+/// the `.bss` area, and the program's own stack.
+struct NativeHost {
+    regions: [(u64, u64, bool); 3],
+    stack: Vec<u8>,
+    attach_cookie: u64,
+    clock: u64,
+}
+
+impl NativeHost {
+    fn find(&self, addr: u64, size: u8) -> Option<(u64, bool)> {
+        self.regions.iter().find_map(|&(base, len, w)| {
+            let o = addr.wrapping_sub(base);
+            (o < len && size as u64 <= len - o).then_some((o, w))
+        })
+    }
+}
+
+impl Memory for NativeHost {
+    fn load(&mut self, addr: u64, size: u8) -> Option<u64> {
+        self.find(addr, size)?;
+        let mut b = [0u8; 8];
+        // SAFETY: [addr, addr+size) lies inside one of the regions, all of which are live
+        // memory: the trampoline frame (below the current stack pointer's caller frames), the
+        // .bss box, or the stack vector.
+        unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, b.as_mut_ptr(), size as usize) };
+        Some(u64::from_le_bytes(b))
+    }
+    fn store(&mut self, addr: u64, size: u8, value: u64) -> bool {
+        match self.find(addr, size) {
+            Some((_, true)) => {
+                let b = value.to_le_bytes();
+                // SAFETY: as in load; the region is writable.
+                unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), addr as *mut u8, size as usize) };
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Host for NativeHost {
+    fn call_helper(&mut self, id: i32, _args: [u64; 5]) -> Result<u64, CallFault> {
+        match id {
+            5 => Ok(self.clock * 1000),
+            7 => Ok(0x1234_5678),
+            8 => Ok(0),
+            14 => Ok((4242u64 << 32) | 4242),
+            174 => Ok(self.attach_cookie),
+            _ => Err(CallFault::Unknown),
+        }
+    }
+}
+
+fn read_u64(addr: u64) -> u64 {
+    // SAFETY: callers pass addresses inside the trampoline frame computed from the model.
+    unsafe { std::ptr::read_unaligned(addr as *const u64) }
+}
+
+/// The interpreted program's `bpf_func(ctx, insnsi)`.
+pub extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 {
+    let ctx = ctx as u64;
+    // Borrow the runtime only to collect what the run needs, so that nothing is borrowed while
+    // the program runs.
+    let found = with(|rt| {
+        let idx = rt.progs.iter().position(|p| p.insns.as_ptr() == insns)?;
+        let f = rt.frame;
+        let rbp = ctx.wrapping_add(f.regs_off as u64);
+        let low = rbp.wrapping_sub(f.low_off as u64);
+        let func_meta = read_u64(ctx - 8);
+        let decoded = rt.verifier_meta.decode(func_meta);
+        let p = &rt.progs[idx];
+        let cookie_ptr = p.cookie_user.then(|| ctx.wrapping_sub(8 * decoded.1));
+        let in_frame = |a: u64| a >= low && a + 8 <= rbp;
+        let cookie_before = cookie_ptr.filter(|a| in_frame(*a)).map(read_u64);
+        let args = (0..f.nr_regs).map(|k| read_u64(ctx + 8 * k as u64)).collect();
+        let retval = f.has_retval.then(|| read_u64(rbp - 8));
+        // SAFETY: current_run_ctx is the trampoline's run_ctx slot for this program.
+        let attach_cookie = unsafe { *(rt.current_run_ctx as *const u64) };
+        let host = NativeHost {
+            regions: [
+                (low, rbp - low, true),
+                (rt.bss.as_ptr() as u64, rt.bss.len() as u64, true),
+                (0, 0, false),
+            ],
+            stack: vec![0u8; 512 * 8],
+            attach_cookie,
+            clock: rt.clock,
+        };
+        Some((
+            idx,
+            p.prepared.clone(),
+            func_meta,
+            decoded,
+            cookie_ptr,
+            cookie_before,
+            args,
+            retval,
+            host,
+            rt.call,
+            in_frame(cookie_ptr.unwrap_or(0)),
+        ))
+    });
+    let Some((
+        idx,
+        prepared,
+        func_meta,
+        decoded,
+        cookie_ptr,
+        cookie_before,
+        args,
+        retval,
+        mut host,
+        call,
+        cookie_in_frame,
+    )) = found
+    else {
+        return 0;
+    };
+    let stack_top = host.stack.as_ptr() as u64 + host.stack.len() as u64;
+    host.regions[2] = (host.stack.as_ptr() as u64, host.stack.len() as u64, true);
+    let res = prepared.run(
+        &mut host,
+        [ctx, 0, 0, 0, 0],
+        RunOptions {
+            budget: 1_000_000,
+            stack_top,
+        },
+    );
+    let cookie_after = cookie_ptr.filter(|_| cookie_in_frame).map(read_u64);
+    let r0 = res.as_ref().map(|r| r.r0).map_err(|e| e.to_string());
+    with(|rt| {
+        rt.observations.push(Observation {
+            prog: rt.progs[idx].name.clone(),
+            call,
+            ctx,
+            func_meta,
+            decoded,
+            cookie_ptr,
+            cookie_before,
+            cookie_after,
+            args,
+            retval,
+            r0: r0.clone(),
+        })
+    });
+    r0.unwrap_or(0)
+}

@@ -32,7 +32,8 @@ pub struct FunctionSpec {
 }
 
 /// An expected value: an integer, a number in a string (`"0xaaaabbbbccccdddd"` for values TOML
-/// integers cannot hold), `"func"` (the traced function's address) or `"any"`.
+/// integers cannot hold), `"func"` (the traced function's address), `"data:OFF"` (the address of
+/// byte OFF of the first map, to pass pointers) or `"any"`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ExpectValue {
@@ -43,12 +44,17 @@ pub enum ExpectValue {
 }
 
 impl ExpectValue {
-    /// The value to compare with, given the traced function's address; `None` for `any`.
-    pub fn resolve(&self, func: u64) -> Result<Option<u64>, String> {
+    /// The value to compare with, given the traced function's address and the first map's;
+    /// `None` for `any`.
+    pub fn resolve(&self, func: u64, data: u64) -> Result<Option<u64>, String> {
         match self {
             ExpectValue::Int(v) => Ok(Some(*v as u64)),
             ExpectValue::Text(t) if t == "any" => Ok(None),
             ExpectValue::Text(t) if t == "func" => Ok(Some(func)),
+            ExpectValue::Text(t) if t.starts_with("data:") => {
+                let off: u64 = t[5..].trim().parse().map_err(|e| format!("bad value '{t}': {e}"))?;
+                Ok(Some(data + off))
+            }
             ExpectValue::Text(t) => {
                 let t = t.trim();
                 let v = if let Some(h) = t.strip_prefix("0x") {

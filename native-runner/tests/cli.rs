@@ -279,3 +279,68 @@ fn show_trampolines() {
     assert_eq!(v["encoded"]["Ok"]["layout"]["stack_size"], 72);
     assert_eq!(v["contract"]["lines"][1]["cookie_index"], 4);
 }
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn run_and_validate_on_hardware() {
+    let sc = root().join("examples/scenarios");
+    let n = std::fs::read_dir(&sc)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "toml"))
+        .count();
+    let o = bin().arg("validate").arg(&sc).output().unwrap();
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.ends_with(&format!("{n} passed, 0 failed\n")), "{out}");
+    // The review bug on hardware: the cookie scenario fails under fsession-v9-patch05 with the
+    // explanation, and passes under fsession-v9 and linux-7.0.
+    let cookie = sc.join("fsession_cookie.toml");
+    let o = bin()
+        .args(["run", "--profile", "fsession-v9-patch05"])
+        .arg(&cookie)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("the cookie pointer is ctx, so writing the cookie overwrote argument 1"),
+        "{}",
+        stdout(&o)
+    );
+    for p in ["fsession-v9", "linux-7.0"] {
+        let o = bin().args(["run", "--profile", p]).arg(&cookie).output().unwrap();
+        assert!(o.status.success(), "{p}: {}", stdout(&o));
+    }
+    let o = bin()
+        .args(["validate", "--profile", "fsession-v9-patch05"])
+        .arg(&cookie)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).ends_with("0 passed, 1 failed\n"));
+    // What each program saw, from the run of the basic selftest (reference §5.3 values).
+    let o = bin().arg("run").arg(sc.join("fsession_basic.toml")).output().unwrap();
+    let out = stdout(&o);
+    assert!(out.contains("returned 0x2"), "{out}");
+    assert!(out.contains("0x8000000000000501"), "{out}");
+    // A fault in the traced function is reported with its place; the runner survives.
+    let o = bin()
+        .arg("run")
+        .arg(sc.join("faulting_function.toml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("SIGSEGV in traced function bad (body)"),
+        "{}",
+        stdout(&o)
+    );
+    // JSON
+    let o = bin()
+        .args(["validate", "--json"])
+        .arg(sc.join("fmod_ret_override.toml"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["passed"], true);
+    assert_eq!(v[0]["report"]["calls"][0]["ret"], 1234);
+}

@@ -261,17 +261,17 @@ pub fn build(s: &Scenario, text: &str, profile: &Profile) -> Result<World, Strin
     })
 }
 
-fn words_of(s: &Scenario, call: usize, func: u64) -> Result<Vec<u64>, String> {
+fn words_of(s: &Scenario, call: usize, func: u64, data: u64) -> Result<Vec<u64>, String> {
     let mut w = vec![];
     for (i, a) in s.calls[call].args.iter().enumerate() {
         match a {
             ArgValue::Scalar(v) => w.push(
-                v.resolve(func)?
+                v.resolve(func, data)?
                     .ok_or(format!("call {call}: argument {i} cannot be 'any'"))?,
             ),
             ArgValue::Words(vs) => {
                 for v in vs {
-                    w.push(v.resolve(func)?.unwrap_or(0));
+                    w.push(v.resolve(func, data)?.unwrap_or(0));
                 }
             }
         }
@@ -284,8 +284,9 @@ pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, String> {
     let func = &world.report.function;
     let mut calls = vec![];
     let want_words: usize = func.nr_regs();
+    let data_base = rt::with(|rt| rt.bss.as_ptr() as u64);
     for c in 0..s.calls.len() {
-        let words = words_of(s, c, world.stub)?;
+        let words = words_of(s, c, world.stub, data_base)?;
         if words.len() != want_words {
             return Err(format!(
                 "call {c}: {} argument words given, {} has {want_words}",
@@ -311,7 +312,7 @@ pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, String> {
     };
     for (c, (spec, res)) in s.calls.iter().zip(&calls).enumerate() {
         if let Some(want) = &spec.ret {
-            if let Some(w) = want.resolve(world.stub)? {
+            if let Some(w) = want.resolve(world.stub, data_base)? {
                 if (res.ret & ret_mask) != (w & ret_mask) {
                     problems.push(format!("call {c}: returned {:#x}, expected {w:#x}", res.ret & ret_mask));
                 }
@@ -332,7 +333,7 @@ pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, String> {
             .collect();
         if let Some(want) = s.expect.data.get(&m.name) {
             for (k, v) in want.iter().enumerate() {
-                if let Some(w) = v.resolve(world.stub)? {
+                if let Some(w) = v.resolve(world.stub, data_base)? {
                     let got = words.get(k).copied();
                     if got != Some(w) {
                         problems.push(format!(

@@ -1,8 +1,6 @@
 //! `fsession-lab`: the command-line front end of fsession-lab.
 
 mod cmd;
-#[cfg(target_arch = "x86_64")]
-mod native;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

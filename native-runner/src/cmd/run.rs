@@ -2,9 +2,9 @@
 //! machine, each in a child process, and check them against their expectations and the model.
 
 use super::CmdResult;
-use crate::native::exec::ExecReport;
-use crate::native::{child, exec};
 use fsession_core::scenario::Scenario;
+use fsession_runner::native::exec::ExecReport;
+use fsession_runner::native::{child, exec};
 use serde::Serialize;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};

@@ -249,6 +249,8 @@ pub fn build(s: &Scenario, text: &str, profile: &Profile) -> Result<World, Strin
         clock: 1,
         call: 0,
         observations: vec![],
+        record: true,
+        stacks: vec![],
     });
     Ok(World {
         region,

@@ -8,6 +8,7 @@ use fsession_core::isa::Insn;
 use fsession_core::kernel::profile::MetaLayout;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
+use std::rc::Rc;
 
 /// One program as the runtime knows it.
 pub struct ProgRt {
@@ -16,7 +17,7 @@ pub struct ProgRt {
     /// The program after fixups, relocated (what `bpf_func` runs).
     pub insns: Box<[Insn]>,
     /// Ready to run.
-    pub prepared: Prepared,
+    pub prepared: Rc<Prepared>,
     /// It calls `bpf_session_cookie` (the model gives it a cookie slot).
     pub cookie_user: bool,
     /// Recursion counter (`prog->active`).
@@ -93,6 +94,10 @@ pub struct Runtime {
     pub call: usize,
     /// What each program saw.
     pub observations: Vec<Observation>,
+    /// Record observations (off for benchmarks).
+    pub record: bool,
+    /// Program stacks ready for reuse (one per nesting level in use).
+    pub stacks: Vec<Vec<u8>>,
 }
 
 thread_local! {
@@ -120,7 +125,7 @@ pub fn prog(name: &str, insns: Vec<Insn>, cookie_user: bool) -> Result<ProgRt, S
     Ok(ProgRt {
         name: name.into(),
         insns: insns.into_boxed_slice(),
-        prepared,
+        prepared: Rc::new(prepared),
         cookie_user,
         active: 0,
         runs: 0,
@@ -129,7 +134,7 @@ pub fn prog(name: &str, insns: Vec<Insn>, cookie_user: bool) -> Result<ProgRt, S
 }
 
 /// `__bpf_prog_enter_recur(prog, run_ctx)`.
-pub extern "C" fn prog_enter(prog: *const u64, run_ctx: *mut u64) -> u64 {
+pub(crate) extern "C" fn prog_enter(prog: *const u64, run_ctx: *mut u64) -> u64 {
     with(|rt| {
         // SAFETY: `prog` is one of `rt.ids`, `run_ctx` the trampoline's 16-byte run_ctx slot.
         let idx = unsafe { *prog } as usize;
@@ -148,7 +153,7 @@ pub extern "C" fn prog_enter(prog: *const u64, run_ctx: *mut u64) -> u64 {
 }
 
 /// `__bpf_prog_exit_recur(prog, start, run_ctx)`.
-pub extern "C" fn prog_exit(prog: *const u64, _start: u64, run_ctx: *mut u64) {
+pub(crate) extern "C" fn prog_exit(prog: *const u64, _start: u64, run_ctx: *mut u64) {
     with(|rt| {
         // SAFETY: as in prog_enter.
         let idx = unsafe { *prog } as usize;
@@ -171,12 +176,12 @@ pub extern "C" fn tramp_exit(_im: u64) {
 /// the `.bss` area, and the program's own stack.
 struct NativeHost {
     regions: [(u64, u64, bool); 3],
-    stack: Vec<u8>,
     attach_cookie: u64,
     clock: u64,
 }
 
 impl NativeHost {
+    #[inline]
     fn find(&self, addr: u64, size: u8) -> Option<(u64, bool)> {
         self.regions.iter().find_map(|&(base, len, w)| {
             let o = addr.wrapping_sub(base);
@@ -227,91 +232,95 @@ fn read_u64(addr: u64) -> u64 {
 }
 
 /// The interpreted program's `bpf_func(ctx, insnsi)`.
-pub extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 {
+pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 {
     let ctx = ctx as u64;
+    struct Before {
+        idx: usize,
+        prepared: Rc<Prepared>,
+        host: NativeHost,
+        stack: Vec<u8>,
+        record: Option<(
+            u64,
+            (u64, u64, bool),
+            Option<u64>,
+            Option<u64>,
+            Vec<u64>,
+            Option<u64>,
+            bool,
+        )>,
+        call: usize,
+    }
     // Borrow the runtime only to collect what the run needs, so that nothing is borrowed while
-    // the program runs.
+    // the program runs (it may re-enter the trampoline).
     let found = with(|rt| {
         let idx = rt.progs.iter().position(|p| p.insns.as_ptr() == insns)?;
         let f = rt.frame;
         let rbp = ctx.wrapping_add(f.regs_off as u64);
         let low = rbp.wrapping_sub(f.low_off as u64);
-        let func_meta = read_u64(ctx - 8);
-        let decoded = rt.verifier_meta.decode(func_meta);
         let p = &rt.progs[idx];
-        let cookie_ptr = p.cookie_user.then(|| ctx.wrapping_sub(8 * decoded.1));
-        let in_frame = |a: u64| a >= low && a + 8 <= rbp;
-        let cookie_before = cookie_ptr.filter(|a| in_frame(*a)).map(read_u64);
-        let args = (0..f.nr_regs).map(|k| read_u64(ctx + 8 * k as u64)).collect();
-        let retval = f.has_retval.then(|| read_u64(rbp - 8));
+        let record = rt.record.then(|| {
+            let func_meta = read_u64(ctx - 8);
+            let decoded = rt.verifier_meta.decode(func_meta);
+            let cookie_ptr = p.cookie_user.then(|| ctx.wrapping_sub(8 * decoded.1));
+            let in_frame = cookie_ptr.is_some_and(|a| a >= low && a + 8 <= rbp);
+            let cookie_before = cookie_ptr.filter(|_| in_frame).map(read_u64);
+            let args = (0..f.nr_regs).map(|k| read_u64(ctx + 8 * k as u64)).collect();
+            let retval = f.has_retval.then(|| read_u64(rbp - 8));
+            (func_meta, decoded, cookie_ptr, cookie_before, args, retval, in_frame)
+        });
         // SAFETY: current_run_ctx is the trampoline's run_ctx slot for this program.
         let attach_cookie = unsafe { *(rt.current_run_ctx as *const u64) };
+        let stack = rt.stacks.pop().unwrap_or_else(|| vec![0u8; 512 * 8]);
         let host = NativeHost {
             regions: [
                 (low, rbp - low, true),
                 (rt.bss.as_ptr() as u64, rt.bss.len() as u64, true),
-                (0, 0, false),
+                (stack.as_ptr() as u64, stack.len() as u64, true),
             ],
-            stack: vec![0u8; 512 * 8],
             attach_cookie,
             clock: rt.clock,
         };
-        Some((
+        Some(Before {
             idx,
-            p.prepared.clone(),
-            func_meta,
-            decoded,
-            cookie_ptr,
-            cookie_before,
-            args,
-            retval,
+            prepared: p.prepared.clone(),
             host,
-            rt.call,
-            in_frame(cookie_ptr.unwrap_or(0)),
-        ))
+            stack,
+            record,
+            call: rt.call,
+        })
     });
-    let Some((
-        idx,
-        prepared,
-        func_meta,
-        decoded,
-        cookie_ptr,
-        cookie_before,
-        args,
-        retval,
-        mut host,
-        call,
-        cookie_in_frame,
-    )) = found
-    else {
+    let Some(mut b) = found else {
         return 0;
     };
-    let stack_top = host.stack.as_ptr() as u64 + host.stack.len() as u64;
-    host.regions[2] = (host.stack.as_ptr() as u64, host.stack.len() as u64, true);
-    let res = prepared.run(
-        &mut host,
+    let stack_top = b.stack.as_ptr() as u64 + b.stack.len() as u64;
+    let res = b.prepared.run(
+        &mut b.host,
         [ctx, 0, 0, 0, 0],
         RunOptions {
             budget: 1_000_000,
             stack_top,
         },
     );
-    let cookie_after = cookie_ptr.filter(|_| cookie_in_frame).map(read_u64);
     let r0 = res.as_ref().map(|r| r.r0).map_err(|e| e.to_string());
+    let ret = *r0.as_ref().unwrap_or(&0);
     with(|rt| {
-        rt.observations.push(Observation {
-            prog: rt.progs[idx].name.clone(),
-            call,
-            ctx,
-            func_meta,
-            decoded,
-            cookie_ptr,
-            cookie_before,
-            cookie_after,
-            args,
-            retval,
-            r0: r0.clone(),
-        })
+        rt.stacks.push(std::mem::take(&mut b.stack));
+        if let Some((func_meta, decoded, cookie_ptr, cookie_before, args, retval, in_frame)) = b.record {
+            let cookie_after = cookie_ptr.filter(|_| in_frame).map(read_u64);
+            rt.observations.push(Observation {
+                prog: rt.progs[b.idx].name.clone(),
+                call: b.call,
+                ctx,
+                func_meta,
+                decoded,
+                cookie_ptr,
+                cookie_before,
+                cookie_after,
+                args,
+                retval,
+                r0,
+            });
+        }
     });
-    r0.unwrap_or(0)
+    ret
 }

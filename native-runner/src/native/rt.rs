@@ -231,6 +231,17 @@ fn read_u64(addr: u64) -> u64 {
     unsafe { std::ptr::read_unaligned(addr as *const u64) }
 }
 
+/// What is read from the frame before a program runs (when recording).
+struct Recorded {
+    func_meta: u64,
+    decoded: (u64, u64, bool),
+    cookie_ptr: Option<u64>,
+    cookie_before: Option<u64>,
+    args: Vec<u64>,
+    retval: Option<u64>,
+    in_frame: bool,
+}
+
 /// The interpreted program's `bpf_func(ctx, insnsi)`.
 pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 {
     let ctx = ctx as u64;
@@ -239,15 +250,7 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
         prepared: Rc<Prepared>,
         host: NativeHost,
         stack: Vec<u8>,
-        record: Option<(
-            u64,
-            (u64, u64, bool),
-            Option<u64>,
-            Option<u64>,
-            Vec<u64>,
-            Option<u64>,
-            bool,
-        )>,
+        record: Option<Recorded>,
         call: usize,
     }
     // Borrow the runtime only to collect what the run needs, so that nothing is borrowed while
@@ -266,7 +269,15 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
             let cookie_before = cookie_ptr.filter(|_| in_frame).map(read_u64);
             let args = (0..f.nr_regs).map(|k| read_u64(ctx + 8 * k as u64)).collect();
             let retval = f.has_retval.then(|| read_u64(rbp - 8));
-            (func_meta, decoded, cookie_ptr, cookie_before, args, retval, in_frame)
+            Recorded {
+                func_meta,
+                decoded,
+                cookie_ptr,
+                cookie_before,
+                args,
+                retval,
+                in_frame,
+            }
         });
         // SAFETY: current_run_ctx is the trampoline's run_ctx slot for this program.
         let attach_cookie = unsafe { *(rt.current_run_ctx as *const u64) };
@@ -305,7 +316,16 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
     let ret = *r0.as_ref().unwrap_or(&0);
     with(|rt| {
         rt.stacks.push(std::mem::take(&mut b.stack));
-        if let Some((func_meta, decoded, cookie_ptr, cookie_before, args, retval, in_frame)) = b.record {
+        if let Some(Recorded {
+            func_meta,
+            decoded,
+            cookie_ptr,
+            cookie_before,
+            args,
+            retval,
+            in_frame,
+        }) = b.record
+        {
             let cookie_after = cookie_ptr.filter(|_| in_frame).map(read_u64);
             rt.observations.push(Observation {
                 prog: rt.progs[b.idx].name.clone(),

@@ -185,7 +185,7 @@ impl TestCase {
 /// Parses the plugin protocol's hex text (pairs of hex digits separated by any whitespace).
 pub fn parse_hex_bytes(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
     }
     digits

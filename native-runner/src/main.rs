@@ -47,6 +47,8 @@ struct ExecChildArgs {
     scenario: std::path::PathBuf,
     #[arg(long)]
     profile: Option<String>,
+    #[arg(long)]
+    via_wasm: bool,
 }
 
 fn main() -> ExitCode {
@@ -62,7 +64,7 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd::show::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Validate(a) => cmd::run::validate(a),
-        Command::ExecChild(a) => cmd::run::exec_child(&a.scenario, a.profile.as_deref()),
+        Command::ExecChild(a) => cmd::run::exec_child(&a.scenario, a.profile.as_deref(), a.via_wasm),
     };
     match result {
         Ok(code) => code,

@@ -483,7 +483,7 @@ fn atomic<H: Host>(
     op: AtomicOp,
     fetch: bool,
 ) -> Result<(), VmError> {
-    if addr % size as u64 != 0 {
+    if !addr.is_multiple_of(size as u64) {
         return Err(VmError {
             pc: cur,
             kind: VmErrorKind::MisalignedAtomic { addr, size },

@@ -83,7 +83,7 @@ pub fn encode(insns: &[Insn]) -> Vec<u8> {
 ///
 /// Returns `None` when the length is not a multiple of 8.
 pub fn split_slots(bytes: &[u8]) -> Option<Vec<Insn>> {
-    if bytes.len() % Insn::SIZE != 0 {
+    if !bytes.len().is_multiple_of(Insn::SIZE) {
         return None;
     }
     Some(

@@ -14,7 +14,7 @@ pub use encode::{encode, encode_bytes};
 use crate::errno::Errno;
 use crate::kernel::profile::{MetaLayout, Mitigations};
 use crate::kernel::program::{AttachType, FuncModel};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// `BPF_INSN_SAFETY`: slack the kernel adds to the trampoline size.
@@ -23,7 +23,7 @@ pub const BPF_INSN_SAFETY: usize = 64;
 pub const PAGE_SIZE: usize = 4096;
 
 /// One program invocation slot in a trampoline list, with the addresses that change bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgImage {
     /// Program name.
     pub name: String,
@@ -48,7 +48,7 @@ pub struct ProgImage {
 }
 
 /// Addresses that change the trampoline's bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Addresses {
     /// Where the image will run.
     pub image: u64,
@@ -65,7 +65,7 @@ pub struct Addresses {
 }
 
 /// Everything the encoder needs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrampolineSpec {
     /// The traced function.
     pub func: FuncModel,

@@ -4,7 +4,7 @@
 use super::CmdResult;
 use fsession_core::scenario::Scenario;
 use fsession_runner::native::exec::ExecReport;
-use fsession_runner::native::{child, exec};
+use fsession_runner::native::{child, exec, wasm};
 use serde::Serialize;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -30,14 +30,16 @@ pub struct Outcome {
 }
 
 /// `__exec`: the child side.
-pub fn exec_child(path: &Path, profile: Option<&str>) -> CmdResult {
+pub fn exec_child(path: &Path, profile: Option<&str>, via_wasm: bool) -> CmdResult {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let s = Scenario::parse(&text).map_err(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
     let prof = super::profiles::load(profile.unwrap_or(&s.profile), path.parent())?;
-    let world = exec::build(&s, &text, &prof)?;
+    let mut core = if via_wasm { Some(wasm::WasmCore::load()?) } else { None };
+    let (world, note) = exec::build_with(&s, &text, &prof, core.as_mut())?;
     child::report_layout(&world);
     child::install_fault_handler();
-    let report = exec::run(&s, &world)?;
+    let mut report = exec::run(&s, &world)?;
+    report.wasm = note;
     println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     Ok(ExitCode::SUCCESS)
 }
@@ -83,8 +85,9 @@ fn map_fault(stderr: &str) -> Option<String> {
     Some(format!("{name} {place} (fault address {addr})"))
 }
 
-/// Runs one scenario in a child process.
-pub fn run_one(path: &Path, profile: Option<&str>) -> Outcome {
+/// Runs one scenario in a child process (`via_wasm`: cross-checked against the wasm build, whose
+/// serialised module the parent prepared).
+pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
     let name = path.display().to_string();
     let fail = |problems: Vec<String>, fault: Option<String>| Outcome {
         scenario: name.clone(),
@@ -118,6 +121,9 @@ pub fn run_one(path: &Path, profile: Option<&str>) -> Outcome {
         .stderr(Stdio::piped());
     if let Some(p) = profile {
         cmd.args(["--profile", p]);
+    }
+    if via_wasm {
+        cmd.arg("--via-wasm");
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -211,6 +217,18 @@ pub struct RunArgs {
     /// Print the whole outcome as JSON.
     #[arg(long)]
     json: bool,
+    /// Cross-check against the wasm build of fsession-core in wasmtime and execute its bytes.
+    #[arg(long)]
+    via_wasm: bool,
+}
+
+/// Compiles the wasm build once and points the children at the serialised module.
+fn prepare_wasm() -> Result<std::path::PathBuf, String> {
+    let out = std::env::temp_dir().join(format!("fsession-core-wasm-{}.cwasm", std::process::id()));
+    wasm::compile_to_file(&wasm::default_module_path(), &out)?;
+    // SAFETY (of the environment): set before any child is spawned, single-threaded here.
+    unsafe { std::env::set_var(wasm::SERIALIZED_ENV, &out) };
+    Ok(out)
 }
 
 fn print_outcome(o: &Outcome) {
@@ -267,6 +285,9 @@ fn print_outcome(o: &Outcome) {
         for v in &r.expected_violation {
             println!("expected violation: {v}");
         }
+        if let Some(w) = &r.wasm {
+            println!("{w}");
+        }
     }
     if let Some(f) = &o.fault {
         println!("fault: {f}");
@@ -283,7 +304,11 @@ fn print_outcome(o: &Outcome) {
 
 /// `run`.
 pub fn run(a: RunArgs) -> CmdResult {
-    let o = run_one(&a.scenario, a.profile.as_deref());
+    let tmp = if a.via_wasm { Some(prepare_wasm()?) } else { None };
+    let o = run_one(&a.scenario, a.profile.as_deref(), a.via_wasm);
+    if let Some(t) = tmp {
+        let _ = std::fs::remove_file(t);
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&o).map_err(|e| e.to_string())?);
     } else {
@@ -303,6 +328,9 @@ pub struct ValidateArgs {
     /// Print all outcomes as JSON.
     #[arg(long)]
     json: bool,
+    /// Cross-check every scenario against the wasm build in wasmtime and execute its bytes.
+    #[arg(long)]
+    via_wasm: bool,
 }
 
 /// `validate`.
@@ -333,6 +361,7 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
             files.push(p);
         }
     }
+    let tmp = if a.via_wasm { Some(prepare_wasm()?) } else { None };
     let tty = std::io::stderr().is_terminal();
     let mut outcomes = vec![];
     for (i, f) in files.iter().enumerate() {
@@ -340,7 +369,7 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
             eprint!("\r[{}/{}] {:<60}", i + 1, files.len(), f.display());
             let _ = std::io::stderr().flush();
         }
-        let o = run_one(f, a.profile.as_deref());
+        let o = run_one(f, a.profile.as_deref(), a.via_wasm);
         if !a.json {
             if tty {
                 eprint!("\r{:<80}\r", "");
@@ -355,8 +384,14 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
             for p in &o.problems {
                 println!("    - {p}");
             }
+            if let Some(w) = o.report.as_ref().and_then(|r| r.wasm.as_ref()) {
+                println!("    {w}");
+            }
         }
         outcomes.push(o);
+    }
+    if let Some(t) = tmp {
+        let _ = std::fs::remove_file(t);
     }
     let passed = outcomes.iter().filter(|o| o.passed).count();
     let failed = outcomes.len() - passed;

@@ -61,6 +61,9 @@ pub struct ExecReport {
     pub problems: Vec<String>,
     /// The contract check found the violation the scenario expects, and hardware showed it.
     pub expected_violation: Vec<String>,
+    /// What the cross-check against the wasm build compared (with `--via-wasm`).
+    #[serde(default)]
+    pub wasm: Option<String>,
 }
 
 /// Pieces of the region, for mapping a fault address: (name, start, end).
@@ -116,9 +119,66 @@ fn relocate(insns: &[fsession_core::isa::Insn], maps: &[Box<[u8]>]) -> Result<Ve
     Ok(out)
 }
 
-/// Builds the code region and the runtime for a scenario.
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>, String> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2).unwrap_or("zz"), 16).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// Asks the wasm build for the fixups and requires them to equal the native ones.
+fn wasm_fixups(
+    w: &mut super::wasm::WasmCore,
+    text: &str,
+    profile: &Profile,
+    report: &CheckReport,
+) -> Result<usize, String> {
+    let req = serde_json::json!({ "op": "fixups", "scenario": text, "profile": profile }).to_string();
+    let ans: serde_json::Value = serde_json::from_str(&w.call(&req)?).map_err(|e| format!("wasm answer: {e}"))?;
+    if let Some(e) = ans.get("error") {
+        return Err(format!("wasm build: {e}"));
+    }
+    let mut n = 0;
+    for p in &report.programs {
+        if let Some(f) = &p.fixed {
+            let native = hex(&fsession_core::isa::encode(&f.insns));
+            let wasm = ans["fixed"][&p.name].as_str().unwrap_or("");
+            if native != wasm {
+                return Err(format!(
+                    "program {}: the wasm build's fixups differ from the native build's",
+                    p.name
+                ));
+            }
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Builds the code region and the runtime for a scenario. With `wasm`, the fixups and the
+/// trampoline bytes also come from the wasm build, must equal the native ones, and the wasm
+/// bytes are the ones executed.
 pub fn build(s: &Scenario, text: &str, profile: &Profile) -> Result<World, String> {
+    build_with(s, text, profile, None).map(|(w, _)| w)
+}
+
+/// [`build`], optionally cross-checked against the wasm build; returns what the check compared.
+pub fn build_with(
+    s: &Scenario,
+    text: &str,
+    profile: &Profile,
+    mut wasm: Option<&mut super::wasm::WasmCore>,
+) -> Result<(World, Option<String>), String> {
     let report = check(s, text, profile).map_err(|e| e.to_string())?;
+    let mut wasm_note = None;
+    let fixed_checked = match wasm.as_deref_mut() {
+        Some(w) => Some(wasm_fixups(w, text, profile, &report)?),
+        None => None,
+    };
     let mut region = CodeRegion::new(REGION)?;
     let base = region.addr();
     let shim_at = |k: usize| base + (OFF_SHIMS + k * SHIM_SIZE) as u64;
@@ -205,7 +265,33 @@ pub fn build(s: &Scenario, text: &str, profile: &Profile) -> Result<World, Strin
         if OFF_TRAMP + enc.bytes.len() > REGION - 64 {
             return Err("the trampoline does not fit the code region".into());
         }
-        region.write(OFF_TRAMP, &enc.bytes)?;
+        let mut bytes = enc.bytes.clone();
+        if let Some(w) = wasm {
+            let req = serde_json::json!({ "op": "encode", "spec": spec }).to_string();
+            let ans: serde_json::Value =
+                serde_json::from_str(&w.call(&req)?).map_err(|e| format!("wasm answer: {e}"))?;
+            if let Some(e) = ans.get("error") {
+                return Err(format!("wasm build: {e}"));
+            }
+            let wb = unhex(ans["bytes"].as_str().unwrap_or(""))?;
+            if wb != enc.bytes {
+                return Err(format!(
+                    "the wasm build's trampoline ({} bytes) differs from the native build's ({} bytes)",
+                    wb.len(),
+                    enc.bytes.len()
+                ));
+            }
+            if ans["layout"] != serde_json::to_value(&enc.layout).map_err(|e| e.to_string())? {
+                return Err("the wasm build's frame layout differs from the native build's".into());
+            }
+            wasm_note = Some(format!(
+                "wasm build: fixups of {} programs, the frame layout and all {} trampoline bytes identical; executing the wasm build's bytes",
+                fixed_checked.unwrap_or(0),
+                wb.len()
+            ));
+            bytes = wb;
+        }
+        region.write(OFF_TRAMP, &bytes)?;
         pieces.push(("trampoline".into(), tramp, tramp + enc.bytes.len() as u64));
         let code = codegen::stub(stub, tramp, enc.jmp_mode, body)?;
         region.write(OFF_STUB, &code)?;
@@ -252,15 +338,23 @@ pub fn build(s: &Scenario, text: &str, profile: &Profile) -> Result<World, Strin
         record: true,
         stacks: vec![],
     });
-    Ok(World {
-        region,
-        report,
-        encoded,
-        pieces,
-        listing: listing_lines,
-        stub,
-        caller,
-    })
+    if wasm_note.is_none() {
+        if let Some(n) = fixed_checked {
+            wasm_note = Some(format!("wasm build: fixups of {n} programs identical (no trampoline)"));
+        }
+    }
+    Ok((
+        World {
+            region,
+            report,
+            encoded,
+            pieces,
+            listing: listing_lines,
+            stub,
+            caller,
+        },
+        wasm_note,
+    ))
 }
 
 fn words_of(s: &Scenario, call: usize, func: u64, data: u64) -> Result<Vec<u64>, String> {
@@ -467,5 +561,6 @@ pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, String> {
         tramp_calls: (rt.tramp_enters, rt.tramp_exits),
         problems,
         expected_violation,
+        wasm: None,
     })
 }

@@ -6,3 +6,4 @@ pub mod codegen;
 pub mod exec;
 pub mod mem;
 pub mod rt;
+pub mod wasm;

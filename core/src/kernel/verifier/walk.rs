@@ -558,7 +558,7 @@ impl<'a> Walker<'a> {
                 let b0 = (full + STACK) as usize;
                 match write {
                     Some(val) => {
-                        if size == 8 && b0 % 8 == 0 {
+                        if size == 8 && b0.is_multiple_of(8) {
                             f.stack[b0 / 8] = Slot {
                                 init: 0xff,
                                 spill: Some(val),
@@ -584,7 +584,7 @@ impl<'a> Walker<'a> {
                         }
                         let slot = f.stack[b0 / 8];
                         match slot.spill {
-                            Some(v) if size == 8 && b0 % 8 == 0 => Ok(v),
+                            Some(v) if size == 8 && b0.is_multiple_of(8) => Ok(v),
                             Some(v) if v.is_pointer() => err(pc, Errno::EACCES, "invalid size of register fill"),
                             _ => Ok(Reg::Scalar(None)),
                         }

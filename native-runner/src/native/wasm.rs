@@ -1,0 +1,103 @@
+//! The wasm build of fsession-core, run in wasmtime: the runner asks it for the fixups and the
+//! trampoline bytes and requires them to equal the native build's, so the playground (which runs
+//! that same wasm) shows exactly what runs here.
+
+use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc};
+
+/// Environment variable naming a module serialised by [`compile_to_file`] (set by the parent
+/// for its children, so the module is compiled once per `validate`).
+pub const SERIALIZED_ENV: &str = "FSESSION_WASM_SERIALIZED";
+
+/// Where the wasm build is by default.
+pub fn default_module_path() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("FSESSION_CORE_WASM") {
+        return p.into();
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-unknown-unknown/release/fsession_core_wasm.wasm")
+}
+
+/// Compiles the module once and writes wasmtime's serialised form to `out`.
+pub fn compile_to_file(wasm: &std::path::Path, out: &std::path::Path) -> Result<(), String> {
+    let engine = Engine::default();
+    let bytes = std::fs::read(wasm).map_err(|e| {
+        format!(
+            "{}: {e} (build it with: cargo build -p fsession-core-wasm --target wasm32-unknown-unknown --release)",
+            wasm.display()
+        )
+    })?;
+    let module = Module::new(&engine, &bytes).map_err(|e| format!("wasm module: {e}"))?;
+    let ser = module.serialize().map_err(|e| format!("serialize: {e}"))?;
+    std::fs::write(out, ser).map_err(|e| format!("{}: {e}", out.display()))
+}
+
+/// An instantiated wasm core.
+pub struct WasmCore {
+    store: Store<()>,
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    dealloc: TypedFunc<(u32, u32), ()>,
+    process: TypedFunc<(u32, u32), u64>,
+}
+
+impl WasmCore {
+    /// Loads the module serialised by the parent (`SERIALIZED_ENV`), or compiles `wasm`.
+    pub fn load() -> Result<WasmCore, String> {
+        let engine = Engine::default();
+        let module = match std::env::var(SERIALIZED_ENV) {
+            // SAFETY: the file was written by `compile_to_file` of this same binary, for an
+            // engine with the same (default) configuration, in this validate run.
+            Ok(p) => unsafe { Module::deserialize_file(&engine, &p) }.map_err(|e| format!("{p}: {e}"))?,
+            Err(_) => {
+                let path = default_module_path();
+                let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                Module::new(&engine, &bytes).map_err(|e| format!("wasm module: {e}"))?
+            }
+        };
+        let mut store = Store::new(&engine, ());
+        let inst = Instance::new(&mut store, &module, &[]).map_err(|e| format!("instantiate: {e}"))?;
+        let memory = inst
+            .get_memory(&mut store, "memory")
+            .ok_or("the module exports no memory")?;
+        let f = |name: &str| format!("export {name}");
+        Ok(WasmCore {
+            alloc: inst
+                .get_typed_func(&mut store, "alloc")
+                .map_err(|e| format!("{}: {e}", f("alloc")))?,
+            dealloc: inst
+                .get_typed_func(&mut store, "dealloc")
+                .map_err(|e| format!("{}: {e}", f("dealloc")))?,
+            process: inst
+                .get_typed_func(&mut store, "process_json")
+                .map_err(|e| format!("{}: {e}", f("process_json")))?,
+            memory,
+            store,
+        })
+    }
+
+    /// Sends a JSON request, returns the JSON answer.
+    pub fn call(&mut self, json: &str) -> Result<String, String> {
+        let e = |m: &str, x: wasmtime::Error| format!("wasm {m}: {x}");
+        let len = json.len() as u32;
+        let p = self.alloc.call(&mut self.store, len).map_err(|x| e("alloc", x))?;
+        self.memory
+            .write(&mut self.store, p as usize, json.as_bytes())
+            .map_err(|x| format!("wasm write: {x}"))?;
+        let r = self
+            .process
+            .call(&mut self.store, (p, len))
+            .map_err(|x| e("process_json", x))?;
+        self.dealloc
+            .call(&mut self.store, (p, len))
+            .map_err(|x| e("dealloc", x))?;
+        let (op, ol) = ((r >> 32) as u32, r as u32);
+        let mut out = vec![0u8; ol as usize];
+        self.memory
+            .read(&self.store, op as usize, &mut out)
+            .map_err(|x| format!("wasm read: {x}"))?;
+        self.dealloc
+            .call(&mut self.store, (op, ol))
+            .map_err(|x| e("dealloc", x))?;
+        String::from_utf8(out).map_err(|_| "wasm answer is not UTF-8".into())
+    }
+}

@@ -29,6 +29,11 @@ pub struct FunctionSpec {
     /// Added to the sum (`bpf_fentry_test1(a)` returns `a + 1`).
     #[serde(default)]
     pub bias: i64,
+    /// On hardware, this helper calls the traced function again (with the same arguments), as
+    /// `bpf_get_prandom_u32` calls `bpf_user_rnd_u32`: a program attached to the function that
+    /// calls the helper re-enters itself (the kernel skips it and counts a miss).
+    #[serde(default)]
+    pub reentry: Option<String>,
 }
 
 /// An expected value: an integer, a number in a string (`"0xaaaabbbbccccdddd"` for values TOML

@@ -337,7 +337,12 @@ pub fn build_with(
         observations: vec![],
         record: true,
         stacks: vec![],
+        reentry: None,
     });
+    if s.function.reentry.is_some() {
+        let words = vec![0u64; report.function.nr_regs()];
+        rt::with(|r| r.reentry = Some((caller, stub, words)));
+    }
     if wasm_note.is_none() {
         if let Some(n) = fixed_checked {
             wasm_note = Some(format!("wasm build: fixups of {n} programs identical (no trampoline)"));

@@ -98,6 +98,8 @@ pub struct Runtime {
     pub record: bool,
     /// Program stacks ready for reuse (one per nesting level in use).
     pub stacks: Vec<Vec<u8>>,
+    /// `bpf_get_prandom_u32` calls the traced function: (caller, patched entry, argument words).
+    pub reentry: Option<(u64, u64, Vec<u64>)>,
 }
 
 thread_local! {
@@ -178,6 +180,7 @@ struct NativeHost {
     regions: [(u64, u64, bool); 3],
     attach_cookie: u64,
     clock: u64,
+    reentry: Option<(u64, u64, Vec<u64>)>,
 }
 
 impl NativeHost {
@@ -217,7 +220,15 @@ impl Host for NativeHost {
     fn call_helper(&mut self, id: i32, _args: [u64; 5]) -> Result<u64, CallFault> {
         match id {
             5 => Ok(self.clock * 1000),
-            7 => Ok(0x1234_5678),
+            7 => {
+                if let Some((caller, stub, words)) = &self.reentry {
+                    // SAFETY: the generated caller for the traced function's prototype and its
+                    // patched entry, as in the scenario's own calls.
+                    let f: extern "C" fn(*const u64, u64) -> u64 = unsafe { std::mem::transmute(*caller as *const ()) };
+                    return Ok(f(words.as_ptr(), *stub) & 0xffff_ffff);
+                }
+                Ok(0x1234_5678)
+            }
             8 => Ok(0),
             14 => Ok((4242u64 << 32) | 4242),
             174 => Ok(self.attach_cookie),
@@ -290,6 +301,7 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
             ],
             attach_cookie,
             clock: rt.clock,
+            reentry: rt.reentry.clone(),
         };
         Some(Before {
             idx,

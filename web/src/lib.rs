@@ -1,0 +1,386 @@
+//! The fsession-lab playground: a Yew (CSR) app. Everything is computed in the browser by
+//! fsession-core; the state lives in the URL fragment.
+
+pub mod model;
+pub mod state;
+
+use model::{compute, View};
+use state::State;
+use wasm_bindgen::prelude::*;
+use yew::prelude::*;
+
+/// Examples shown in the gallery.
+pub const GALLERY: &[(&str, &str)] = &[
+    (
+        "fsession cookie test (default)",
+        include_str!("../../examples/scenarios/fsession_cookie.toml"),
+    ),
+    (
+        "fsession basic test",
+        include_str!("../../examples/scenarios/fsession_basic.toml"),
+    ),
+    (
+        "the v9 patch 05 bug",
+        include_str!("../../examples/scenarios/fsession_cookie_v9_patch05.toml"),
+    ),
+    (
+        "five arguments",
+        include_str!("../../examples/scenarios/fsession_five_args.toml"),
+    ),
+    (
+        "bpf_get_func_* in fsession",
+        include_str!("../../examples/scenarios/get_func_args_fsession.toml"),
+    ),
+    (
+        "fmod_ret override",
+        include_str!("../../examples/scenarios/fmod_ret_override.toml"),
+    ),
+    (
+        "9 slots, struct, IP_ARG",
+        include_str!("../../examples/scenarios/many_args_struct_ip.toml"),
+    ),
+    (
+        "v9 cookie limit",
+        include_str!("../../examples/scenarios/v9_cookie_limit.toml"),
+    ),
+    ("38-link limit", include_str!("../../examples/scenarios/links_38.toml")),
+    (
+        "verifier errors",
+        include_str!("../../examples/scenarios/verifier_errors.toml"),
+    ),
+    (
+        "recursion",
+        include_str!("../../examples/scenarios/recursion_miss.toml"),
+    ),
+];
+
+/// Changes to the state.
+pub enum Action {
+    /// New scenario text.
+    Scenario(String),
+    /// Profile override ("" = the scenario's).
+    Profile(String),
+    /// AT&T syntax.
+    Att(bool),
+    /// Show bytes.
+    Bytes(bool),
+}
+
+#[derive(Clone, PartialEq)]
+struct Shared(State);
+
+impl Reducible for Shared {
+    type Action = Action;
+    fn reduce(self: std::rc::Rc<Self>, a: Action) -> std::rc::Rc<Self> {
+        let mut s = self.0.clone();
+        match a {
+            Action::Scenario(t) => s.scenario = t,
+            Action::Profile(p) => s.profile = p,
+            Action::Att(v) => s.att = v,
+            Action::Bytes(v) => s.bytes = v,
+        }
+        std::rc::Rc::new(Shared(s))
+    }
+}
+
+fn initial() -> (State, Option<String>) {
+    let hash = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    match State::from_fragment(&hash) {
+        Ok(s) => (s, None),
+        Err(e) => (State::default(), Some(format!("could not open the link: {e}"))),
+    }
+}
+
+fn copy(text: String) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.navigator().clipboard().write_text(&text);
+    }
+}
+
+/// Markdown of the current trampoline (for issues and reviews).
+fn markdown(v: &View) -> String {
+    let mut s = String::new();
+    if let Some(r) = &v.report {
+        s.push_str(&format!(
+            "fsession-lab: profile `{}`, `{}`\n\n```\n",
+            v.profile,
+            r.check.function.prototype()
+        ));
+        for l in &r.listing {
+            s.push_str(&format!("{:>4}  {:<24} {:<40} ; {}\n", l.offset, l.hex, l.text, l.role));
+        }
+        s.push_str("```\n");
+    }
+    s
+}
+
+/// The playground.
+#[function_component(App)]
+pub fn app() -> Html {
+    let init = use_memo((), |_| initial());
+    let state = use_reducer(|| Shared(init.0.clone()));
+    let selected = use_state(|| None::<usize>);
+    let view = use_memo(state.0.clone(), compute);
+    {
+        let frag = state.0.to_fragment();
+        use_effect_with(frag, |f| {
+            if let Some(w) = web_sys::window() {
+                if let Ok(h) = w.history() {
+                    let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("#{f}")));
+                }
+            }
+        });
+    }
+    let on_text = {
+        let s = state.clone();
+        Callback::from(move |e: InputEvent| {
+            s.dispatch(Action::Scenario(
+                e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value(),
+            ))
+        })
+    };
+    let on_profile = {
+        let s = state.clone();
+        Callback::from(move |e: Event| {
+            s.dispatch(Action::Profile(
+                e.target_unchecked_into::<web_sys::HtmlSelectElement>().value(),
+            ))
+        })
+    };
+    let on_gallery = {
+        let s = state.clone();
+        Callback::from(move |e: Event| {
+            let i: usize = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value()
+                .parse()
+                .unwrap_or(0);
+            if let Some((_, t)) = GALLERY.get(i) {
+                s.dispatch(Action::Profile(String::new()));
+                s.dispatch(Action::Scenario(t.to_string()));
+            }
+        })
+    };
+    let on_att = {
+        let s = state.clone();
+        Callback::from(move |e: Event| {
+            s.dispatch(Action::Att(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>().checked(),
+            ))
+        })
+    };
+    let on_bytes = {
+        let s = state.clone();
+        Callback::from(move |e: Event| {
+            s.dispatch(Action::Bytes(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>().checked(),
+            ))
+        })
+    };
+    let copy_link = {
+        let f = state.0.to_fragment();
+        Callback::from(move |_| {
+            if let Some(w) = web_sys::window() {
+                let href = w.location().href().unwrap_or_default();
+                let base = href.split('#').next().unwrap_or("").to_string();
+                copy(format!("{base}#{f}"));
+            }
+        })
+    };
+    let copy_md = {
+        let md = markdown(&view);
+        Callback::from(move |_| copy(md.clone()))
+    };
+    let n_listing = view.report.as_ref().map(|r| r.listing.len()).unwrap_or(0);
+    let on_key = {
+        let sel = selected.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let cur = (*sel).unwrap_or(0);
+            match e.key().as_str() {
+                "ArrowDown" if n_listing > 0 => {
+                    e.prevent_default();
+                    sel.set(Some((cur + 1).min(n_listing - 1)));
+                }
+                "ArrowUp" if n_listing > 0 => {
+                    e.prevent_default();
+                    sel.set(Some(cur.saturating_sub(1)));
+                }
+                _ => {}
+            }
+        })
+    };
+    let profiles = fsession_core::kernel::profile::Profile::shipped();
+    let sel_slots: Vec<String> = match (&view.report, *selected) {
+        (Some(r), Some(i)) => r
+            .listing
+            .get(i)
+            .map(|l| model::slot_names(&l.slots))
+            .unwrap_or_default(),
+        _ => vec![],
+    };
+    html! {
+        <div class="app">
+            <header>
+                <h1>{"fsession-lab"}</h1>
+                <span class="tag">{"how the kernel turns BPF programs into an fsession trampoline"}</span>
+                <label>{"example "}<select id="gallery" onchange={on_gallery}>
+                    { for GALLERY.iter().enumerate().map(|(i, (n, _))| html!{ <option value={i.to_string()} selected={GALLERY[i].1 == state.0.scenario}>{*n}</option> }) }
+                </select></label>
+                <label>{"profile "}<select id="profile" onchange={on_profile}>
+                    <option value="" selected={state.0.profile.is_empty()}>{"(the scenario's)"}</option>
+                    { for profiles.iter().map(|p| html!{ <option value={p.name.clone()} selected={state.0.profile == p.name}>{p.name.clone()}</option> }) }
+                </select></label>
+                <label><input id="att" type="checkbox" checked={state.0.att} onchange={on_att}/>{" AT&T"}</label>
+                <label><input id="bytes" type="checkbox" checked={state.0.bytes} onchange={on_bytes}/>{" bytes"}</label>
+                <button id="copy-link" onclick={copy_link}>{"Copy link"}</button>
+                <button id="copy-md" onclick={copy_md}>{"Copy as Markdown"}</button>
+            </header>
+            if let Some(m) = &init.1 { <div class="error" id="link-error">{m.clone()}</div> }
+            <main>
+                <section class="input">
+                    <h2>{"Scenario"}</h2>
+                    <textarea id="scenario" spellcheck="false" value={state.0.scenario.clone()} oninput={on_text}/>
+                    <ul id="errors" class="errors">
+                        { for view.errors.iter().map(|e| html!{ <li class="error">{ if e.line > 0 { format!("line {}: {}", e.line, e.message) } else { e.message.clone() } }</li> }) }
+                    </ul>
+                </section>
+                <section class="views">
+                    { links(&view) }
+                    { programs(&view) }
+                    { listing(&view, state.0.bytes, *selected, &selected, on_key) }
+                    { layout(&view, &sel_slots) }
+                    { sees(&view) }
+                </section>
+            </main>
+        </div>
+    }
+}
+
+fn links(v: &View) -> Html {
+    let Some(r) = &v.report else { return html! {} };
+    let t = &r.check.trampoline;
+    let list = |name: &str, l: &Vec<fsession_core::kernel::link::ListEntry>| {
+        html! { <tr><th>{name.to_string()}</th><td>{l.len()}</td><td>{ l.iter().map(|e| format!("{}{} ({})", e.link.name, if e.shadow {"'"} else {""}, e.link.attach)).collect::<Vec<_>>().join(", ") }</td></tr> }
+    };
+    html! {
+        <div id="links"><h2>{"Links"}</h2>
+            <table><tbody>
+                { list("fentry", &t.fentry) }{ list("fexit", &t.fexit) }{ list("fmod_ret", &t.fmod_ret) }
+            </tbody></table>
+            <p>{ format!("profile {}: {}/{} slots, {} fsession ({} with cookies), flags {}", v.profile, t.slots_used, r.check.profile.max_tramp_links, t.fsession_cnt, t.fsession_cookie_cnt, v.flags) }</p>
+            <ul class="ops">{ for r.check.link_ops.iter().map(|o| html!{ <li class={if o.result.is_ok() {"ok"} else {"error"}}>{ format!("{} {}: {}", o.op, o.program, match &o.result { Ok(()) => "ok".to_string(), Err(e) => e.to_string() }) }</li> }) }</ul>
+        </div>
+    }
+}
+
+fn programs(v: &View) -> Html {
+    html! {
+        <div id="programs"><h2>{"Programs before and after fixups"}</h2>
+        { for v.programs.iter().map(|p| html! {
+            <div class="prog">
+                <h3>{ format!("{} ({})", p.name, p.attach) }<span class={if p.rejected {"error"} else {"ok"}}>{ format!(" {}", p.verdict) }</span></h3>
+                <table class="side"><tbody>
+                { for p.rows.iter().map(|r| html! {
+                    <tr class={if r.note.is_empty() {""} else {"fixed"}}>
+                        <td class="idx">{ r.before.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
+                        <td class="code">{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                        <td class="idx">{ r.after.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
+                        <td class="code">{ r.after.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                        <td class="note">{ r.note.clone() }</td>
+                    </tr> }) }
+                </tbody></table>
+            </div> }) }
+        </div>
+    }
+}
+
+fn listing(
+    v: &View,
+    bytes: bool,
+    selected: Option<usize>,
+    sel: &UseStateHandle<Option<usize>>,
+    on_key: Callback<KeyboardEvent>,
+) -> Html {
+    let Some(r) = &v.report else { return html! {} };
+    let body = match &r.encoded {
+        Err(e) => html! { <p id="no-trampoline">{ format!("no trampoline: {e}") }</p> },
+        Ok(enc) => html! {
+            <>
+            <p>{ format!("{} bytes of code, {} mode, frame {} bytes", enc.bytes.len(), if enc.jmp_mode {"jmp"} else {"call"}, enc.layout.stack_size) }</p>
+            <table id="listing" tabindex="0" onkeydown={on_key}><tbody>
+            { for r.listing.iter().enumerate().map(|(i, l)| {
+                let s = sel.clone();
+                let onclick = Callback::from(move |_| s.set(Some(i)));
+                html! { <tr class={if selected == Some(i) {"sel"} else {""}} {onclick}>
+                    <td class="off">{ l.offset }</td>
+                    if bytes { <td class="hex">{ l.hex.clone() }</td> }
+                    <td class="code">{ l.text.clone() }</td>
+                    <td class="role">{ l.role.clone() }</td>
+                    <td class="slots">{ l.slots.clone() }</td>
+                </tr> } }) }
+            </tbody></table>
+            </>
+        },
+    };
+    html! { <div id="trampoline"><h2>{"Trampoline"}</h2>{ body }</div> }
+}
+
+fn layout(v: &View, selected_slots: &[String]) -> Html {
+    let Some(Ok(enc)) = v.report.as_ref().map(|r| &r.encoded) else {
+        return html! {};
+    };
+    html! {
+        <div id="frame"><h2>{"Stack frame"}</h2>
+            <table id="layout"><thead><tr><th>{"slot"}</th><th>{"rbp offset"}</th><th>{"size"}</th><th>{"ctx"}</th><th>{"condition"}</th></tr></thead><tbody>
+            { for enc.layout.slots.iter().rev().map(|s| {
+                let hit = selected_slots.iter().any(|x| x == &s.name);
+                html! { <tr class={if hit {"hit"} else {""}}>
+                    <td>{ if hit { format!("▶ {}", s.name) } else { s.name.clone() } }</td><td>{ format!("{:+}", s.rbp_off) }</td><td>{ s.size }</td>
+                    <td>{ s.ctx.clone().unwrap_or_default() }</td><td>{ s.condition.clone() }</td>
+                </tr> } }) }
+            </tbody></table>
+        </div>
+    }
+}
+
+fn sees(v: &View) -> Html {
+    let Some(r) = &v.report else { return html! {} };
+    let Ok(enc) = &r.encoded else { return html! {} };
+    let holds = r.contract.holds();
+    html! {
+        <div id="sees"><h2>{"What each program sees"}</h2>
+            <table><thead><tr><th>{"program"}</th><th>{"pass"}</th><th>{"ctx[-1]"}</th><th>{"nr_args"}</th><th>{"cookie"}</th><th>{"is_return"}</th></tr></thead><tbody>
+            { for enc.invocations.iter().zip(&r.contract.lines).map(|(i, l)| html! { <tr>
+                <td>{ i.prog.clone() }</td><td>{ format!("{:?}", i.pass).to_lowercase() }</td><td>{ format!("{:#x}", i.func_meta) }</td>
+                <td>{ l.nr_args }</td><td>{ l.cookie_index.map(|c| format!("ctx[-{c}]")).unwrap_or("-".into()) }</td>
+                <td>{ l.is_return.map(|b| (b as u8).to_string()).unwrap_or("-".into()) }</td></tr> }) }
+            </tbody></table>
+            <div id="contract" class={if holds {"ok"} else {"error"}}>
+                { if holds { format!("contract ({}): holds for every program and pass", v.profile) } else { format!("contract ({}): VIOLATED", v.profile) } }
+                <ul>{ for r.contract.lines.iter().flat_map(|l| l.problems.iter()).map(|p| html!{ <li>{p.clone()}</li> }) }</ul>
+            </div>
+        </div>
+    }
+}
+
+/// Entry point: a panic hook that keeps the page from going blank, then the app.
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            if let Some(el) = doc.get_element_by_id("fatal") {
+                el.set_text_content(Some(&format!(
+                    "fsession-lab crashed: {info}. Reload the page; the link keeps your input."
+                )));
+            }
+        }
+    }));
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("app"))
+    {
+        yew::Renderer::<App>::with_root(root).render();
+    }
+}

@@ -1,0 +1,250 @@
+//! View models: everything the views show, computed from the state by fsession-core.
+
+use crate::state::State;
+use fsession_core::asm::{format_instr, Syntax};
+use fsession_core::isa::{decode_program_internal, Insn};
+use fsession_core::kernel::link::flags;
+use fsession_core::kernel::profile::Profile;
+use fsession_core::scenario::Scenario;
+use fsession_core::show::{show, ShowReport};
+use fsession_core::tramp::build::Placement;
+use fsession_core::tramp::listing::AsmSyntax;
+
+/// An error in the input, at a line of the scenario text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    /// 1-based line (0 when not tied to a line).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// One row of the side-by-side program view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgRow {
+    /// Original index and text.
+    pub before: Option<(usize, String)>,
+    /// Patched index and text.
+    pub after: Option<(usize, String)>,
+    /// Inline note on the first patched row.
+    pub note: String,
+}
+
+/// One program's view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgView {
+    /// Name.
+    pub name: String,
+    /// Attach type.
+    pub attach: String,
+    /// Verdict line.
+    pub verdict: String,
+    /// Rejected.
+    pub rejected: bool,
+    /// Rows.
+    pub rows: Vec<ProgRow>,
+}
+
+/// Everything the page shows.
+pub struct View {
+    /// The pipeline's report (when the scenario parses).
+    pub report: Option<ShowReport>,
+    /// Errors tied to the input.
+    pub errors: Vec<InputError>,
+    /// Programs before and after fixups.
+    pub programs: Vec<ProgView>,
+    /// The profile's name.
+    pub profile: String,
+    /// Flags of the trampoline.
+    pub flags: String,
+}
+
+fn lines(insns: &[Insn]) -> Vec<(usize, String)> {
+    match decode_program_internal(insns) {
+        Ok(v) => v
+            .into_iter()
+            .map(|(i, x)| (i, format_instr(&x, Syntax::Kernel)))
+            .collect(),
+        Err(e) => vec![(e.index, e.to_string())],
+    }
+}
+
+fn line_of(message: &str) -> usize {
+    message
+        .strip_prefix("line ")
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Computes the view for a state.
+pub fn compute(state: &State) -> View {
+    let mut errors = vec![];
+    let empty = |errors, profile: String| View {
+        report: None,
+        errors,
+        programs: vec![],
+        profile,
+        flags: String::new(),
+    };
+    let scenario = match Scenario::parse(&state.scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            return empty(
+                vec![InputError {
+                    line: e.line,
+                    message: e.message,
+                }],
+                String::new(),
+            )
+        }
+    };
+    let pname = if state.profile.is_empty() {
+        scenario.profile.clone()
+    } else {
+        state.profile.clone()
+    };
+    let profile = match Profile::by_name(&pname) {
+        Ok(p) => p,
+        Err(e) => {
+            return empty(
+                vec![InputError {
+                    line: 0,
+                    message: e.to_string(),
+                }],
+                pname,
+            )
+        }
+    };
+    let syntax = if state.att { AsmSyntax::Att } else { AsmSyntax::Intel };
+    let report = match show(&scenario, &state.scenario, &profile, &Placement::default(), syntax) {
+        Ok(r) => r,
+        Err(e) => {
+            return empty(
+                vec![InputError {
+                    line: e.line,
+                    message: e.message,
+                }],
+                pname,
+            )
+        }
+    };
+    let mut programs = vec![];
+    for p in &report.check.programs {
+        if let Some(e) = &p.asm_error {
+            errors.push(InputError {
+                line: e.line,
+                message: e.message.clone(),
+            });
+        }
+        let (verdict, rejected) = match (&p.asm_error, &p.verified) {
+            (Some(_), _) => ("does not assemble".to_string(), true),
+            (None, Some(Ok(v))) => (format!("accepted ({} insns processed)", v.processed), false),
+            (None, Some(Err(e))) => (
+                format!("rejected at insn {}: {} ({})", e.index, e.message, e.errno),
+                true,
+            ),
+            _ => ("not loaded".into(), true),
+        };
+        let before = lines(&p.program.insns);
+        let mut rows = vec![];
+        match &p.fixed {
+            Some(f) => {
+                let after = lines(&f.insns);
+                let covered = |j: usize| f.map.iter().any(|r| r.contains(&j));
+                // Instructions the fixups added outside any original's range (none today, but
+                // nothing may be lost) are shown in order, before the next original.
+                let mut next_after = 0;
+                for (i, t) in &before {
+                    let range = f.map.get(*i).cloned().unwrap_or(0..0);
+                    while next_after < after.len() && after[next_after].0 < range.start {
+                        let a = &after[next_after];
+                        if !covered(a.0) {
+                            rows.push(ProgRow {
+                                before: None,
+                                after: Some(a.clone()),
+                                note: "added".into(),
+                            });
+                        }
+                        next_after += 1;
+                    }
+                    next_after = next_after.max(after.iter().position(|(j, _)| *j >= range.end).unwrap_or(after.len()));
+                    let note = f
+                        .notes
+                        .iter()
+                        .find(|n| n.orig == *i)
+                        .map(|n| format!("{}: {}", n.what, n.detail))
+                        .unwrap_or_default();
+                    let mine: Vec<&(usize, String)> = after.iter().filter(|(j, _)| range.contains(j)).collect();
+                    if mine.is_empty() {
+                        rows.push(ProgRow {
+                            before: Some((*i, t.clone())),
+                            after: None,
+                            note: if note.is_empty() {
+                                "removed".into()
+                            } else {
+                                note.clone()
+                            },
+                        });
+                    }
+                    for (k, a) in mine.iter().enumerate() {
+                        rows.push(ProgRow {
+                            before: (k == 0).then(|| (*i, t.clone())),
+                            after: Some((a.0, a.1.clone())),
+                            note: if k == 0 { note.clone() } else { String::new() },
+                        });
+                    }
+                }
+                rows.extend(after[next_after..].iter().filter(|a| !covered(a.0)).map(|a| ProgRow {
+                    before: None,
+                    after: Some(a.clone()),
+                    note: "added".into(),
+                }));
+            }
+            None => rows.extend(before.into_iter().map(|b| ProgRow {
+                before: Some(b),
+                after: None,
+                note: String::new(),
+            })),
+        }
+        programs.push(ProgView {
+            name: p.name.clone(),
+            attach: p.attach.to_string(),
+            verdict,
+            rejected,
+            rows,
+        });
+    }
+    for p in &report.problems {
+        let line = line_of(p);
+        if !errors.iter().any(|e| p.contains(&e.message)) {
+            errors.push(InputError {
+                line,
+                message: p.clone(),
+            });
+        }
+    }
+    let flags = flags::names(report.check.trampoline.flags);
+    View {
+        report: Some(report),
+        errors,
+        programs,
+        profile: pname,
+        flags,
+    }
+}
+
+/// Slot names of a listing line's slot column (`r:arg0 w:rbx &run_ctx` gives arg0, rbx,
+/// run_ctx).
+pub fn slot_names(slots: &str) -> Vec<String> {
+    slots
+        .split_whitespace()
+        .map(|x| {
+            x.strip_prefix("r:")
+                .or_else(|| x.strip_prefix("w:"))
+                .or_else(|| x.strip_prefix('&'))
+                .unwrap_or(x)
+                .to_string()
+        })
+        .collect()
+}

@@ -1,0 +1,146 @@
+//! The playground's state links and view model, natively (the browser tests drive the same code
+//! through the DOM).
+
+use fsession_web::model::{compute, slot_names};
+use fsession_web::state::{b64_decode, b64_encode, State, DEFAULT_SCENARIO};
+use fsession_web::GALLERY;
+
+#[test]
+fn base64url_round_trips_every_length() {
+    for n in 0..70usize {
+        let data: Vec<u8> = (0..n).map(|i| (i * 37 + n) as u8).collect();
+        let enc = b64_encode(&data);
+        assert!(
+            enc.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'),
+            "{enc}"
+        );
+        assert_eq!(b64_decode(&enc).unwrap(), data, "length {n}");
+    }
+    assert_eq!(b64_encode(b"foobar"), "Zm9vYmFy");
+    assert_eq!(b64_encode(b"\xfb\xff"), "-_8");
+}
+
+#[test]
+fn link_round_trips_state() {
+    let s = State {
+        scenario: "name = \"x\"\n# ünïcode\n".into(),
+        profile: "linux-6.18".into(),
+        att: true,
+        bytes: false,
+    };
+    let f = s.to_fragment();
+    assert!(f.starts_with("v1."));
+    let back = State::from_fragment(&format!("#{f}")).unwrap();
+    assert_eq!(back, s);
+}
+
+#[test]
+fn empty_link_is_the_default_scenario() {
+    let s = State::from_fragment("").unwrap();
+    assert_eq!(s.scenario, DEFAULT_SCENARIO);
+    assert!(s.profile.is_empty());
+}
+
+#[test]
+fn damaged_links_are_errors_not_panics() {
+    for (frag, want) in [
+        ("#v2.AAAA", "unknown link version"),
+        ("#hello", "not a playground link"),
+        ("#v1.***", "invalid character"),
+        ("#v1.AAAA", "damaged"),
+        ("#v1.__8", "not UTF-8"),
+    ] {
+        let e = State::from_fragment(frag).unwrap_err();
+        assert!(e.contains(want), "{frag}: {e}");
+    }
+}
+
+#[test]
+fn every_gallery_scenario_renders() {
+    for (name, text) in GALLERY {
+        let v = compute(&State {
+            scenario: text.to_string(),
+            ..State::default()
+        });
+        let r = v.report.as_ref().unwrap_or_else(|| panic!("{name}: {:?}", v.errors));
+        assert!(!v.programs.is_empty(), "{name}");
+        for p in &v.programs {
+            assert!(!p.rows.is_empty(), "{name}/{}", p.name);
+        }
+        // Scenarios without an encodable trampoline say why instead of listing it.
+        assert!(!r.listing.is_empty() || r.encoded.is_err(), "{name}");
+    }
+}
+
+#[test]
+fn default_scenario_shows_fixups_listing_and_a_holding_contract() {
+    let v = compute(&State::default());
+    assert!(v.errors.is_empty(), "{:?}", v.errors);
+    let r = v.report.unwrap();
+    assert!(r.contract.holds());
+    assert!(r.listing.iter().any(|l| l.text.contains("call")));
+    // bpf_session_cookie() is inlined: some original insn maps to several fixed ones with a note.
+    let p = v
+        .programs
+        .iter()
+        .find(|p| p.rows.iter().any(|r| r.note.contains("cookie")))
+        .expect("a cookie inline");
+    assert!(
+        p.rows.iter().filter(|r| r.before.is_none()).count() > 0,
+        "the inline adds instructions"
+    );
+    assert!(v.flags.contains("CALL_ORIG"), "{}", v.flags);
+}
+
+#[test]
+fn patch05_breaks_the_contract_under_its_profile() {
+    let base = compute(&State::default());
+    assert!(base.report.unwrap().contract.holds());
+    let broken = compute(&State {
+        profile: "fsession-v9-patch05".into(),
+        ..State::default()
+    });
+    let r = broken.report.unwrap();
+    assert!(
+        !r.contract.holds(),
+        "patch 05 alone reads the cookie index nobody stored"
+    );
+    assert!(!broken.errors.is_empty());
+}
+
+#[test]
+fn bad_input_points_at_a_line() {
+    let text = DEFAULT_SCENARIO.replacen("r0 = 0", "r0 = frobnicate", 1);
+    assert_ne!(text, DEFAULT_SCENARIO, "the default scenario has an `r0 = 0`");
+    let v = compute(&State {
+        scenario: text.clone(),
+        ..State::default()
+    });
+    let e = v.errors.first().expect("an error");
+    assert!(e.line > 0, "{e:?}");
+    let line = text.lines().nth(e.line - 1).unwrap();
+    assert!(
+        line.contains("frobnicate"),
+        "line {} is {line:?}: {}",
+        e.line,
+        e.message
+    );
+
+    let v = compute(&State {
+        scenario: "this is not toml [".into(),
+        ..State::default()
+    });
+    assert!(v.report.is_none() && !v.errors.is_empty());
+
+    let v = compute(&State {
+        profile: "linux-9.9".into(),
+        ..State::default()
+    });
+    assert!(v.errors[0].message.contains("linux-9.9"), "{:?}", v.errors);
+}
+
+#[test]
+fn slot_column_names() {
+    assert_eq!(slot_names("r:arg0 w:rbx &run_ctx"), ["arg0", "rbx", "run_ctx"]);
+    assert!(slot_names("").is_empty());
+}

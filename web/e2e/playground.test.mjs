@@ -10,7 +10,7 @@ import { chromium } from "playwright-core";
 
 const dist = path.resolve(import.meta.dirname, "../../dist");
 const artifacts = path.resolve(import.meta.dirname, "artifacts");
-const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
 let server, base, browser, ctx;
 const problems = [];
 
@@ -38,6 +38,20 @@ after(async () => {
   await ctx?.close();
   server?.close();
 });
+
+// Timed inside the page: from the input event to the first animation frame that shows the
+// changed listing (what a user sees), without the test driver's round trips.
+const timeEdit = (page, edited) => page.evaluate(async (edited) => {
+  const listing = () => [...document.querySelectorAll("#listing tr")].map((r) => r.innerText).join("\n");
+  const was = listing();
+  const ta = document.querySelector("#scenario");
+  const t0 = performance.now();
+  ta.value = edited;
+  ta.dispatchEvent(new Event("input", { bubbles: true }));
+  for (let i = 0; i < 600 && listing() === was; i++) await new Promise((r) => requestAnimationFrame(r));
+  if (listing() === was) throw new Error("the listing did not change within 600 frames");
+  return Math.round((performance.now() - t0) * 10) / 10;
+}, edited);
 
 async function open(url = base) {
   const page = await ctx.newPage();
@@ -71,19 +85,7 @@ test("editing a program changes the listing; a broken program shows its error in
   // test11 becomes an fexit program: the lists and the listing change.
   const edited = text.replace('name = "test11"\nattach = "fentry"', 'name = "test11"\nattach = "fexit"');
   assert.notEqual(edited, text);
-  // Timed inside the page: from the input event to the first animation frame that shows the
-  // changed listing (what a user sees), without the test driver's round trips.
-  const editMs = await page.evaluate(async (edited) => {
-    const listing = () => [...document.querySelectorAll("#listing tr")].map((r) => r.innerText).join("\n");
-    const was = listing();
-    const ta = document.querySelector("#scenario");
-    const t0 = performance.now();
-    ta.value = edited;
-    ta.dispatchEvent(new Event("input", { bubbles: true }));
-    for (let i = 0; i < 600 && listing() === was; i++) await new Promise((r) => requestAnimationFrame(r));
-    if (listing() === was) throw new Error("the listing did not change within 600 frames");
-    return Math.round((performance.now() - t0) * 10) / 10;
-  }, edited);
+  const editMs = await timeEdit(page, edited);
   assert.match(await page.innerText("#links"), /fexit\s+6\s+test11 \(fexit\)/);
   const broken = edited.replace("r7 = r0                      // the cookie", "r7 = r0\nr0 += r13");
   await page.fill("#scenario", broken);
@@ -92,6 +94,26 @@ test("editing a program changes the listing; a broken program shows its error in
   await page.screenshot({ path: path.join(artifacts, "error.png"), fullPage: true });
   const t = JSON.parse(fs.readFileSync(path.join(artifacts, "timing.json")));
   fs.writeFileSync(path.join(artifacts, "timing.json"), JSON.stringify({ ...t, editToUpdateMs: editMs }));
+  await page.close();
+});
+
+test("the 38-link trampoline: an edit updates the views (timed)", async () => {
+  const page = await open();
+  const i = await page.$$eval("#gallery option", (os) => os.findIndex((o) => /38-link/.test(o.textContent)));
+  await page.selectOption("#gallery", String(i));
+  await page.waitForFunction(() => /s19/.test(document.querySelector("#links")?.innerText ?? ""));
+  assert.match(await page.innerText("#links"), /38\/38 slots/);
+  const text = await page.inputValue("#scenario");
+  const edited = text.replace('name = "s01"\nattach = "fsession"', 'name = "s01"\nattach = "fentry"');
+  assert.notEqual(edited, text);
+  const ms = await timeEdit(page, edited);
+  // s01 now takes one slot; the freed slot goes to the next link in attach order.
+  const links = await page.innerText("#links");
+  assert.match(links, /s01 \(fentry\)/);
+  assert.match(links, /extra_fentry \(fentry\)/);
+  assert.match(links, /38\/38 slots, 18 fsession/);
+  const t = JSON.parse(fs.readFileSync(path.join(artifacts, "timing.json")));
+  fs.writeFileSync(path.join(artifacts, "timing.json"), JSON.stringify({ ...t, editToUpdate38LinksMs: ms }));
   await page.close();
 });
 
@@ -117,11 +139,62 @@ test("keyboard: the listing is one tab stop, arrows move the selection, slots ar
   await page.keyboard.press("ArrowDown");
   await page.keyboard.press("ArrowUp");
   const sel = await page.$$eval("#listing tr", (rows) => rows.findIndex((r) => r.classList.contains("sel")));
-  assert.equal(sel, 1);
+  assert.equal(sel, 0, "the first arrow selects the first line");
   // Row 3 is `mov [rbp-0x38], rbx`: it writes the rbx slot, which the frame table marks.
-  await page.keyboard.press("ArrowDown");
-  await page.keyboard.press("ArrowDown");
+  for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowDown");
   assert.match(await page.innerText("#layout tr.hit"), /▶ rbx/);
+  // The selected line is explained with its operands (and on hover, as the cell's title).
+  assert.equal(await page.innerText("#explain"), "8: mov: store rbx into the memory at [rbp-0x38]");
+  assert.equal(await page.getAttribute("#listing tr.sel td.code", "title"), "mov: store rbx into the memory at [rbp-0x38]");
+  const titles = await page.$$eval("#programs td.code[title]", (tds) => tds.map((t) => t.title));
+  assert.ok(titles.some((t) => /^load: r\d = 8 bytes at r1 -8 \(zero-extended\)$/.test(t)), "the ctx[-1] load of an inline is explained");
+  await page.close();
+});
+
+test("embed.html: one view at a time, a switcher, and Open in playground with the exact state", async () => {
+  // Take a real playground link: the patch 05 profile, AT&T syntax.
+  const play = await open();
+  await play.selectOption("#profile", "fsession-v9-patch05");
+  await play.waitForSelector("#contract.error");
+  const fragment = new URL(play.url()).hash;
+  await play.close();
+
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e}`));
+  // Static text first (the wasm is held back), then the widget.
+  await page.route("**/web_bg.wasm", async (r) => { await new Promise((t) => setTimeout(t, 300)); await r.continue(); });
+  await page.goto(`${base}embed.html${fragment}`);
+  assert.match(await page.innerText("#embed"), /x86-64 code the kernel generates/);
+  await page.waitForSelector("#embed #listing tr", { timeout: 20000 });
+  assert.equal(await page.$$eval("#embed .fsl-view > div", (d) => d.length), 1, "one view at a time");
+  await page.click('button[data-view="sees"]');
+  assert.match(await page.innerText("#embed #contract"), /fsession-v9-patch05\): VIOLATED/);
+  assert.equal(await page.$$eval("#embed #listing", (d) => d.length), 0);
+  await page.screenshot({ path: path.join(artifacts, "embed.png"), fullPage: true });
+  const href = await page.getAttribute(".fsl-open", "href");
+  assert.equal(new URL(href, page.url()).hash, fragment, "Open in playground carries the exact state");
+  const [opened] = await Promise.all([ctx.waitForEvent("page"), page.click(".fsl-open")]);
+  await opened.waitForSelector("#listing tr", { timeout: 20000 });
+  assert.equal(await opened.inputValue("#profile"), "fsession-v9-patch05");
+  assert.match(await opened.innerText("#contract"), /VIOLATED/);
+  await opened.close();
+  await page.close();
+});
+
+test("script mount: a host element becomes the widget, the host page keeps its styles", async () => {
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e}`));
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+  await page.goto(`${base}embed-example.html`);
+  await page.waitForSelector("#mount-default .fsl-embed #contract", { timeout: 20000 });
+  assert.match(await page.innerText("#mount-default #contract"), /linux-7.0\): holds/);
+  assert.doesNotMatch(await page.innerText("#mount-default"), /loading/i, "the static text is replaced");
+  assert.equal(await page.$eval("body", (b) => getComputedStyle(b).fontFamily), "Georgia, serif");
+  const href = await page.getAttribute("#mount-default .fsl-open", "href");
+  assert.match(href, /^http:\/\/127\.0\.0\.1:\d+\/index\.html#v1\./);
+  const frame = page.frameLocator("#frame-embed");
+  await frame.locator("#listing tr").first().waitFor({ timeout: 20000 });
+  await page.screenshot({ path: path.join(artifacts, "embed-example.png"), fullPage: true });
   await page.close();
 });
 

@@ -1,6 +1,7 @@
 //! The fsession-lab playground: a Yew (CSR) app. Everything is computed in the browser by
 //! fsession-core; the state lives in the URL fragment.
 
+pub mod explain;
 pub mod model;
 pub mod state;
 
@@ -116,6 +117,38 @@ fn markdown(v: &View) -> String {
     s
 }
 
+/// Arrow keys move the selection in a listing (one tab stop); other keys are left alone.
+fn listing_keys(view: &View, selected: &UseStateHandle<Option<usize>>) -> Callback<KeyboardEvent> {
+    let n = view.report.as_ref().map(|r| r.listing.len()).unwrap_or(0);
+    let sel = selected.clone();
+    Callback::from(move |e: KeyboardEvent| {
+        let cur = (*sel).unwrap_or(0);
+        match e.key().as_str() {
+            "ArrowDown" if n > 0 => {
+                e.prevent_default();
+                sel.set(Some(if (*sel).is_none() { 0 } else { (cur + 1).min(n - 1) }));
+            }
+            "ArrowUp" if n > 0 => {
+                e.prevent_default();
+                sel.set(Some(cur.saturating_sub(1)));
+            }
+            _ => {}
+        }
+    })
+}
+
+/// The frame slots the selected listing line reads, writes or addresses.
+fn selected_slots(view: &View, selected: Option<usize>) -> Vec<String> {
+    match (&view.report, selected) {
+        (Some(r), Some(i)) => r
+            .listing
+            .get(i)
+            .map(|l| model::slot_names(&l.slots))
+            .unwrap_or_default(),
+        _ => vec![],
+    }
+}
+
 /// The playground.
 #[function_component(App)]
 pub fn app() -> Html {
@@ -193,33 +226,9 @@ pub fn app() -> Html {
         let md = markdown(&view);
         Callback::from(move |_| copy(md.clone()))
     };
-    let n_listing = view.report.as_ref().map(|r| r.listing.len()).unwrap_or(0);
-    let on_key = {
-        let sel = selected.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            let cur = (*sel).unwrap_or(0);
-            match e.key().as_str() {
-                "ArrowDown" if n_listing > 0 => {
-                    e.prevent_default();
-                    sel.set(Some((cur + 1).min(n_listing - 1)));
-                }
-                "ArrowUp" if n_listing > 0 => {
-                    e.prevent_default();
-                    sel.set(Some(cur.saturating_sub(1)));
-                }
-                _ => {}
-            }
-        })
-    };
+    let on_key = listing_keys(&view, &selected);
     let profiles = fsession_core::kernel::profile::Profile::shipped();
-    let sel_slots: Vec<String> = match (&view.report, *selected) {
-        (Some(r), Some(i)) => r
-            .listing
-            .get(i)
-            .map(|l| model::slot_names(&l.slots))
-            .unwrap_or_default(),
-        _ => vec![],
-    };
+    let sel_slots = selected_slots(&view, *selected);
     html! {
         <div class="app">
             <header>
@@ -249,7 +258,7 @@ pub fn app() -> Html {
                 <section class="views">
                     { links(&view) }
                     { programs(&view) }
-                    { listing(&view, state.0.bytes, *selected, &selected, on_key) }
+                    { listing(&view, state.0.bytes, state.0.att, *selected, &selected, on_key) }
                     { layout(&view, &sel_slots) }
                     { sees(&view) }
                 </section>
@@ -285,9 +294,9 @@ fn programs(v: &View) -> Html {
                 { for p.rows.iter().map(|r| html! {
                     <tr class={if r.note.is_empty() {""} else {"fixed"}}>
                         <td class="idx">{ r.before.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
-                        <td class="code">{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                        <td class="code" title={ r.before.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
                         <td class="idx">{ r.after.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
-                        <td class="code">{ r.after.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                        <td class="code" title={ r.after.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.after.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
                         <td class="note">{ r.note.clone() }</td>
                     </tr> }) }
                 </tbody></table>
@@ -299,6 +308,7 @@ fn programs(v: &View) -> Html {
 fn listing(
     v: &View,
     bytes: bool,
+    att: bool,
     selected: Option<usize>,
     sel: &UseStateHandle<Option<usize>>,
     on_key: Callback<KeyboardEvent>,
@@ -316,11 +326,17 @@ fn listing(
                 html! { <tr class={if selected == Some(i) {"sel"} else {""}} {onclick}>
                     <td class="off">{ l.offset }</td>
                     if bytes { <td class="hex">{ l.hex.clone() }</td> }
-                    <td class="code">{ l.text.clone() }</td>
+                    <td class="code" title={explain::x86(&l.text, att)}>{ l.text.clone() }</td>
                     <td class="role">{ l.role.clone() }</td>
                     <td class="slots">{ l.slots.clone() }</td>
                 </tr> } }) }
             </tbody></table>
+            <p id="explain" class="explain" aria-live="polite">{
+                match selected.and_then(|i| r.listing.get(i)) {
+                    Some(l) => format!("{}: {}", l.offset, explain::x86(&l.text, att)),
+                    None => "Select a line (click, or focus the listing and use the arrow keys) to explain it and mark its frame slots.".to_string(),
+                }
+            }</p>
             </>
         },
     };
@@ -365,9 +381,89 @@ fn sees(v: &View) -> Html {
     }
 }
 
-/// Entry point: a panic hook that keeps the page from going blank, then the app.
-#[wasm_bindgen(start)]
-pub fn start() {
+/// The views the docs widget can show, as (key, switcher label).
+pub const EMBED_VIEWS: &[(&str, &str)] = &[
+    ("trampoline", "Trampoline"),
+    ("programs", "Fixups"),
+    ("frame", "Stack frame"),
+    ("sees", "ctx[-1]"),
+    ("links", "Links"),
+];
+
+/// Properties of the docs widget.
+#[derive(Properties, PartialEq, Clone)]
+pub struct EmbedProps {
+    /// The state to show (read-only).
+    pub state: State,
+    /// The view shown first (a key of [`EMBED_VIEWS`]; unknown keys show the trampoline).
+    pub view: AttrValue,
+    /// The playground's URL (without fragment), for "Open in playground".
+    pub playground: AttrValue,
+    /// Why the state could not be read, if it could not (the default state is shown).
+    #[prop_or_default]
+    pub link_error: Option<AttrValue>,
+}
+
+/// The docs widget: one read-only view at a time with a switcher, and a link that opens the
+/// exact state in the playground.
+#[function_component(Embed)]
+pub fn embed(p: &EmbedProps) -> Html {
+    let first = if EMBED_VIEWS.iter().any(|(k, _)| *k == p.view.as_str()) {
+        p.view.to_string()
+    } else {
+        "trampoline".into()
+    };
+    let current = use_state(|| first);
+    let selected = use_state(|| None::<usize>);
+    let view = use_memo(p.state.clone(), compute);
+    let on_key = listing_keys(&view, &selected);
+    let href = format!("{}#{}", p.playground, p.state.to_fragment());
+    let selected_slots = selected_slots(&view, *selected);
+    let body = match current.as_str() {
+        "programs" => programs(&view),
+        "frame" => layout(&view, &selected_slots),
+        "sees" => sees(&view),
+        "links" => links(&view),
+        _ => listing(&view, p.state.bytes, p.state.att, *selected, &selected, on_key),
+    };
+    html! {
+        <div class="fsl-embed">
+            <nav class="fsl-switch" role="tablist">
+                { for EMBED_VIEWS.iter().map(|(k, label)| {
+                    let c = current.clone();
+                    let key = k.to_string();
+                    let on = *current == *k;
+                    html! { <button role="tab" aria-selected={on.to_string()} class={if on {"on"} else {""}} data-view={*k} onclick={Callback::from(move |_| c.set(key.clone()))}>{*label}</button> }
+                }) }
+                <a class="fsl-open" href={href} target="_blank" rel="noopener">{"Open in playground"}</a>
+            </nav>
+            if let Some(e) = &p.link_error { <p class="error">{ format!("could not open the link: {e}") }</p> }
+            <ul class="errors">{ for view.errors.iter().map(|e| html!{ <li class="error">{ if e.line > 0 { format!("line {}: {}", e.line, e.message) } else { e.message.clone() } }</li> }) }</ul>
+            <div class="fsl-view">{ body }</div>
+        </div>
+    }
+}
+
+/// Mounts the docs widget into `element` (replacing its content): `fragment` is a playground
+/// link's fragment (`v1.…`, with or without `#`), `view` the first view (a key of
+/// [`EMBED_VIEWS`]), `playground` the playground's URL for "Open in playground".
+#[wasm_bindgen]
+pub fn mount(element: web_sys::Element, fragment: &str, view: &str, playground: &str) {
+    let (state, link_error) = match State::from_fragment(fragment) {
+        Ok(s) => (s, None),
+        Err(e) => (State::default(), Some(AttrValue::from(e))),
+    };
+    element.set_inner_html("");
+    let props = EmbedProps {
+        state,
+        view: AttrValue::from(view.to_string()),
+        playground: AttrValue::from(playground.to_string()),
+        link_error,
+    };
+    yew::Renderer::<Embed>::with_root_and_props(element, props).render();
+}
+
+fn set_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
             if let Some(el) = doc.get_element_by_id("fatal") {
@@ -377,10 +473,38 @@ pub fn start() {
             }
         }
     }));
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id("app"))
-    {
-        yew::Renderer::<App>::with_root(root).render();
+}
+
+/// Entry point: a panic hook that keeps the page from going blank, then the page named by
+/// `<body data-fsession-page=...>`: `playground` renders the app into `#app`, `embed` the docs
+/// widget into `#embed` (state from the URL fragment, first view from its `data-view`). Other
+/// pages (hosts of the script mount) get nothing until they call [`mount`].
+#[wasm_bindgen(start)]
+pub fn start() {
+    set_panic_hook();
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let page = doc
+        .body()
+        .and_then(|b| b.get_attribute("data-fsession-page"))
+        .unwrap_or_default();
+    match page.as_str() {
+        "playground" => {
+            if let Some(root) = doc.get_element_by_id("app") {
+                root.set_inner_html("");
+                yew::Renderer::<App>::with_root(root).render();
+            }
+        }
+        "embed" => {
+            if let Some(root) = doc.get_element_by_id("embed") {
+                let hash = web_sys::window()
+                    .and_then(|w| w.location().hash().ok())
+                    .unwrap_or_default();
+                let view = root.get_attribute("data-view").unwrap_or_default();
+                mount(root, &hash, &view, "index.html");
+            }
+        }
+        _ => {}
     }
 }

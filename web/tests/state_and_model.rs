@@ -144,3 +144,106 @@ fn slot_column_names() {
     assert_eq!(slot_names("r:arg0 w:rbx &run_ctx"), ["arg0", "rbx", "run_ctx"]);
     assert!(slot_names("").is_empty());
 }
+
+/// Links written by version 1 keep loading: these literals must never change meaning.
+#[test]
+fn version_1_links_keep_loading() {
+    let full = State::from_fragment(
+        "#v1.eyJzIjoibmFtZSA9IFwib2xkIGxpbmtcIlxuIiwicCI6ImxpbnV4LTYuMTgiLCJhIjp0cnVlLCJiIjpmYWxzZX0",
+    )
+    .unwrap();
+    assert_eq!(
+        full,
+        State {
+            scenario: "name = \"old link\"\n".into(),
+            profile: "linux-6.18".into(),
+            att: true,
+            bytes: false
+        }
+    );
+    // Fields added in version 1 after the scenario default: no profile, Intel, bytes shown.
+    let minimal = State::from_fragment("v1.eyJzIjoieCJ9").unwrap();
+    assert_eq!(
+        minimal,
+        State {
+            scenario: "x".into(),
+            profile: String::new(),
+            att: false,
+            bytes: true
+        }
+    );
+}
+
+#[test]
+fn every_gallery_state_survives_a_link() {
+    for (name, text) in GALLERY {
+        let s = State {
+            scenario: text.to_string(),
+            profile: "fsession-v9".into(),
+            att: true,
+            bytes: true,
+        };
+        assert_eq!(State::from_fragment(&s.to_fragment()).unwrap(), s, "{name}");
+    }
+}
+
+#[test]
+fn explanations_use_the_actual_operands() {
+    use fsession_web::explain::{bpf, x86};
+    assert_eq!(
+        x86("mov [rbp-0x38], rbx", false),
+        "mov: store rbx into the memory at [rbp-0x38]"
+    );
+    assert_eq!(
+        x86("movq %rbx,-0x38(%rbp)", true),
+        "mov: store %rbx into the memory at -0x38(%rbp)"
+    );
+    assert_eq!(
+        x86("mov rax, [rbp-0x18]", false),
+        "mov: load rax from the memory at [rbp-0x18]"
+    );
+    assert_eq!(
+        x86("xor eax, eax", false),
+        "xor: eax = 0 (the short way to zero a register)"
+    );
+    assert_eq!(x86("sub rsp, 0x48", false), "sub: rsp = rsp - 0x48");
+    assert_eq!(x86("leave", false), "leave: rsp = rbp, then pop rbp (drops the frame)");
+    assert!(x86("je 0x6c", false).contains("jump to 0x6c"));
+    assert!(x86("lea rdi, [rbp-0x10]", false).contains("rdi = the address [rbp-0x10]"));
+    assert_eq!(
+        bpf("r0 = *(u64 *)(r1 -8)", 2),
+        "load: r0 = 8 bytes at r1 -8 (zero-extended)"
+    );
+    assert_eq!(bpf("*(u64 *)(r3 +0) = r0", 16), "store: 8 bytes of r0 at r3 +0");
+    assert_eq!(
+        bpf("if w2 >= w0 goto pc+6", 12),
+        "if w2 >= w0 (32-bit compare): continue at insn 19, else at the next"
+    );
+    assert_eq!(bpf("goto pc-3", 10), "goto: continue at insn 8");
+    assert_eq!(bpf("r0 &= 255", 3), "r0 = r0 & 255 (64-bit)");
+    assert_eq!(bpf("r0 >>= 63", 3), "r0 = r0 >> 63 (64-bit)");
+    assert_eq!(bpf("exit", 9), "exit: return r0 to the caller");
+    assert!(bpf("call get_func_arg#183", 9).starts_with("call get_func_arg#183: arguments in r1-r5"));
+}
+
+#[test]
+fn every_listing_line_of_the_gallery_is_explained() {
+    use fsession_web::explain::x86;
+    for (name, text) in GALLERY {
+        for att in [false, true] {
+            let v = compute(&State {
+                scenario: text.to_string(),
+                att,
+                ..State::default()
+            });
+            for l in &v.report.unwrap().listing {
+                let e = x86(&l.text, att);
+                assert!(
+                    !e.contains("see the Intel SDM"),
+                    "{name}: {} has no explanation",
+                    l.text
+                );
+            }
+        }
+    }
+}

@@ -96,7 +96,18 @@ fn build() -> Result<PathBuf, String> {
         .args(["--target", "web", "--no-typescript", "--out-name", "web", "--out-dir"])
         .arg(&dist)
         .arg(r.join("target/wasm32-unknown-unknown/release/fsession_web.wasm")))?;
-    std::fs::copy(r.join("index.html"), dist.join("index.html")).map_err(|e| e.to_string())?;
+    // The pages (at the repository root) and the widget's static files (web/static).
+    for page in ["index.html", "embed.html"] {
+        std::fs::copy(r.join(page), dist.join(page)).map_err(|e| format!("{page}: {e}"))?;
+    }
+    let static_dir = r.join("web/static");
+    for entry in std::fs::read_dir(&static_dir).map_err(|e| format!("{}: {e}", static_dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_file() {
+            let name = path.file_name().expect("a file has a name");
+            std::fs::copy(&path, dist.join(name)).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
     let wasm = std::fs::read(dist.join("web_bg.wasm")).map_err(|e| e.to_string())?;
     match gzip_size(&wasm) {
         Some(gz) => println!(

@@ -6,6 +6,7 @@ import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { chromium } from "playwright-core";
 
 const dist = path.resolve(import.meta.dirname, "../../dist");
@@ -132,6 +133,27 @@ test("fsession-v9-patch05 shows the contract error; the link carries the state",
   await page.close();
 });
 
+test("compare: fsession-v9 against patch 05, differences marked in ctx[-1], slots and bytes", async () => {
+  const page = await open();
+  await page.selectOption("#profile", "fsession-v9");
+  await page.selectOption("#compare", "fsession-v9-patch05");
+  await page.waitForSelector("#compare-listing tr.diff");
+  assert.match(await page.innerText("#compare > p"), /contract holds under fsession-v9, VIOLATED under fsession-v9-patch05/);
+  // The cookie users' ctx[-1] differs and is marked with text, not only colour.
+  const sees = await page.$$eval("#compare-sees tr.diff", (rows) => rows.map((r) => r.innerText));
+  assert.ok(sees.some((r) => /^≠\s+test9 entry/.test(r)), sees.join("\n"));
+  const marks = await page.$$eval("#compare-listing tr.diff td.mark", (tds) => tds.map((t) => t.textContent));
+  assert.ok(marks.includes("-"), "v9 has instructions patch 05 lacks");
+  await page.screenshot({ path: path.join(artifacts, "compare.png"), fullPage: true });
+  // The comparison is part of the link.
+  const url = page.url();
+  const again = await open(url);
+  await again.waitForSelector("#compare-listing");
+  assert.equal(await again.inputValue("#compare"), "fsession-v9-patch05");
+  await again.close();
+  await page.close();
+});
+
 test("keyboard: the listing is one tab stop, arrows move the selection, slots are marked", async () => {
   const page = await open();
   await page.focus("#listing");
@@ -196,6 +218,14 @@ test("script mount: a host element becomes the widget, the host page keeps its s
   await frame.locator("#listing tr").first().waitFor({ timeout: 20000 });
   await page.screenshot({ path: path.join(artifacts, "embed-example.png"), fullPage: true });
   await page.close();
+});
+
+test("the gzipped wasm stays under the 600 KB budget", () => {
+  const wasm = fs.readFileSync(path.join(dist, "web_bg.wasm"));
+  const gz = zlib.gzipSync(wasm, { level: 9 }).length;
+  const t = JSON.parse(fs.readFileSync(path.join(artifacts, "timing.json")));
+  fs.writeFileSync(path.join(artifacts, "timing.json"), JSON.stringify({ ...t, wasmBytes: wasm.length, wasmGzipBytes: gz }));
+  assert.ok(gz < 600_000, `web_bg.wasm is ${gz} bytes gzipped`);
 });
 
 test("no console errors, failed requests or page errors", () => {

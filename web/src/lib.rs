@@ -1,6 +1,7 @@
 //! The fsession-lab playground: a Yew (CSR) app. Everything is computed in the browser by
 //! fsession-core; the state lives in the URL fragment.
 
+pub mod compare;
 pub mod explain;
 pub mod model;
 pub mod state;
@@ -65,6 +66,8 @@ pub enum Action {
     Att(bool),
     /// Show bytes.
     Bytes(bool),
+    /// Profile to compare with ("" = none).
+    Compare(String),
 }
 
 #[derive(Clone, PartialEq)]
@@ -79,6 +82,7 @@ impl Reducible for Shared {
             Action::Profile(p) => s.profile = p,
             Action::Att(v) => s.att = v,
             Action::Bytes(v) => s.bytes = v,
+            Action::Compare(p) => s.compare = p,
         }
         std::rc::Rc::new(Shared(s))
     }
@@ -156,6 +160,15 @@ pub fn app() -> Html {
     let state = use_reducer(|| Shared(init.0.clone()));
     let selected = use_state(|| None::<usize>);
     let view = use_memo(state.0.clone(), compute);
+    let other = use_memo(state.0.clone(), |s| {
+        (!s.compare.is_empty()).then(|| {
+            compute(&State {
+                profile: s.compare.clone(),
+                compare: String::new(),
+                ..s.clone()
+            })
+        })
+    });
     {
         let frag = state.0.to_fragment();
         use_effect_with(frag, |f| {
@@ -171,6 +184,14 @@ pub fn app() -> Html {
         Callback::from(move |e: InputEvent| {
             s.dispatch(Action::Scenario(
                 e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value(),
+            ))
+        })
+    };
+    let on_compare = {
+        let s = state.clone();
+        Callback::from(move |e: Event| {
+            s.dispatch(Action::Compare(
+                e.target_unchecked_into::<web_sys::HtmlSelectElement>().value(),
             ))
         })
     };
@@ -241,6 +262,10 @@ pub fn app() -> Html {
                     <option value="" selected={state.0.profile.is_empty()}>{"(the scenario's)"}</option>
                     { for profiles.iter().map(|p| html!{ <option value={p.name.clone()} selected={state.0.profile == p.name}>{p.name.clone()}</option> }) }
                 </select></label>
+                <label>{"compare with "}<select id="compare" onchange={on_compare}>
+                    <option value="" selected={state.0.compare.is_empty()}>{"(nothing)"}</option>
+                    { for profiles.iter().map(|p| html!{ <option value={p.name.clone()} selected={state.0.compare == p.name}>{p.name.clone()}</option> }) }
+                </select></label>
                 <label><input id="att" type="checkbox" checked={state.0.att} onchange={on_att}/>{" AT&T"}</label>
                 <label><input id="bytes" type="checkbox" checked={state.0.bytes} onchange={on_bytes}/>{" bytes"}</label>
                 <button id="copy-link" onclick={copy_link}>{"Copy link"}</button>
@@ -256,6 +281,7 @@ pub fn app() -> Html {
                     </ul>
                 </section>
                 <section class="views">
+                    if let Some(b) = other.as_ref() { { comparison(&view, b, state.0.bytes) } }
                     { links(&view) }
                     { programs(&view) }
                     { listing(&view, state.0.bytes, state.0.att, *selected, &selected, on_key) }
@@ -377,6 +403,42 @@ fn sees(v: &View) -> Html {
                 { if holds { format!("contract ({}): holds for every program and pass", v.profile) } else { format!("contract ({}): VIOLATED", v.profile) } }
                 <ul>{ for r.contract.lines.iter().flat_map(|l| l.problems.iter()).map(|p| html!{ <li>{p.clone()}</li> }) }</ul>
             </div>
+        </div>
+    }
+}
+
+fn comparison(a: &View, b: &View, bytes: bool) -> Html {
+    let c = compare::compare(a, b);
+    let cell = |x: &Option<String>| x.clone().unwrap_or_else(|| "—".into());
+    let keyed = |id: &str, title: &str, rows: &[compare::KeyedRow]| {
+        html! {
+            <>
+            <h3>{ title.to_string() }</h3>
+            <table id={id.to_string()}><thead><tr><th></th><th>{""}</th><th>{ a.profile.clone() }</th><th>{ b.profile.clone() }</th></tr></thead><tbody>
+            { for rows.iter().map(|r| html! { <tr class={if r.mark == compare::Mark::Same {""} else {"diff"}}>
+                <td class="mark">{ r.mark.sign() }</td><td>{ r.key.clone() }</td><td>{ cell(&r.a) }</td><td>{ cell(&r.b) }</td></tr> }) }
+            </tbody></table>
+            </>
+        }
+    };
+    let verdict = |h: bool| if h { "holds" } else { "VIOLATED" };
+    html! {
+        <div id="compare"><h2>{ format!("Compare: {} vs {}", a.profile, b.profile) }</h2>
+            <p class={if c.contract.0 && c.contract.1 {"ok"} else {"error"}}>{ format!(
+                "{} differing rows; contract {} under {}, {} under {}. Marks: - only in {}, + only in {}, ≠ changed.",
+                c.differences(), verdict(c.contract.0), a.profile, verdict(c.contract.1), b.profile, a.profile, b.profile) }</p>
+            { keyed("compare-sees", "ctx[-1] per program and pass", &c.sees) }
+            { keyed("compare-slots", "Stack frame slots", &c.slots) }
+            <h3>{"Trampoline (aligned by instruction text; ≠ where the bytes differ)"}</h3>
+            <table id="compare-listing"><thead><tr><th></th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ a.profile.clone() }</th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ b.profile.clone() }</th></tr></thead><tbody>
+            { for c.listing.iter().map(|r| {
+                let side = |x: &Option<(usize, String, String)>| match x {
+                    Some((o, h, t)) => html! { <><td class="off">{ *o }</td>if bytes {<td class="hex">{ h.clone() }</td>}<td class="code">{ t.clone() }</td></> },
+                    None => html! { <><td></td>if bytes {<td></td>}<td></td></> },
+                };
+                html! { <tr class={if r.mark == compare::Mark::Same {""} else {"diff"}}><td class="mark">{ r.mark.sign() }</td>{ side(&r.a) }{ side(&r.b) }</tr> }
+            }) }
+            </tbody></table>
         </div>
     }
 }

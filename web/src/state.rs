@@ -18,6 +18,9 @@ pub struct State {
     /// Show instruction bytes.
     #[serde(rename = "b", default = "yes")]
     pub bytes: bool,
+    /// A second profile to compare with, side by side ("" = no comparison).
+    #[serde(rename = "c", default, skip_serializing_if = "String::is_empty")]
+    pub compare: String,
 }
 
 fn yes() -> bool {
@@ -34,6 +37,7 @@ impl Default for State {
             profile: String::new(),
             att: false,
             bytes: true,
+            compare: String::new(),
         }
     }
 }

@@ -27,6 +27,7 @@ fn link_round_trips_state() {
         profile: "linux-6.18".into(),
         att: true,
         bytes: false,
+        compare: "fsession-v9".into(),
     };
     let f = s.to_fragment();
     assert!(f.starts_with("v1."));
@@ -158,7 +159,8 @@ fn version_1_links_keep_loading() {
             scenario: "name = \"old link\"\n".into(),
             profile: "linux-6.18".into(),
             att: true,
-            bytes: false
+            bytes: false,
+            compare: String::new(),
         }
     );
     // Fields added in version 1 after the scenario default: no profile, Intel, bytes shown.
@@ -169,7 +171,8 @@ fn version_1_links_keep_loading() {
             scenario: "x".into(),
             profile: String::new(),
             att: false,
-            bytes: true
+            bytes: true,
+            compare: String::new(),
         }
     );
 }
@@ -182,6 +185,7 @@ fn every_gallery_state_survives_a_link() {
             profile: "fsession-v9".into(),
             att: true,
             bytes: true,
+            compare: "linux-6.18".into(),
         };
         assert_eq!(State::from_fragment(&s.to_fragment()).unwrap(), s, "{name}");
     }
@@ -246,4 +250,73 @@ fn every_listing_line_of_the_gallery_is_explained() {
             }
         }
     }
+}
+
+#[test]
+fn comparing_v9_with_patch05_marks_the_unstored_cookie_index() {
+    use fsession_web::compare::{compare, Mark};
+    let a = compute(&State {
+        profile: "fsession-v9".into(),
+        ..State::default()
+    });
+    let b = compute(&State {
+        profile: "fsession-v9-patch05".into(),
+        ..State::default()
+    });
+    let c = compare(&a, &b);
+    assert_eq!(c.contract, (true, false));
+    // Every line of both listings appears once, in order.
+    let left: Vec<usize> = c.listing.iter().filter_map(|r| r.a.as_ref().map(|x| x.0)).collect();
+    let right: Vec<usize> = c.listing.iter().filter_map(|r| r.b.as_ref().map(|x| x.0)).collect();
+    assert_eq!(
+        left,
+        a.report
+            .as_ref()
+            .unwrap()
+            .listing
+            .iter()
+            .map(|l| l.offset)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        right,
+        b.report
+            .as_ref()
+            .unwrap()
+            .listing
+            .iter()
+            .map(|l| l.offset)
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        c.listing.iter().any(|r| r.mark == Mark::Left),
+        "v9 stores the cookie index, patch 05 does not"
+    );
+    // The cookie users see a different ctx[-1].
+    let changed: Vec<&str> = c
+        .sees
+        .iter()
+        .filter(|r| r.mark == Mark::Changed)
+        .map(|r| r.key.as_str())
+        .collect();
+    assert!(changed.iter().any(|k| k.starts_with("test9")), "{changed:?}");
+    assert!(c.differences() > 0);
+
+    let same = compare(&a, &a);
+    assert_eq!(same.differences(), 0);
+    assert!(same.listing.iter().all(|r| r.mark == Mark::Same));
+}
+
+#[test]
+fn comparing_with_a_broken_side_keeps_the_other() {
+    use fsession_web::compare::{compare, Mark};
+    let a = compute(&State::default());
+    let b = compute(&State {
+        scenario: "not toml [".into(),
+        ..State::default()
+    });
+    let c = compare(&a, &b);
+    assert_eq!(c.listing.len(), a.report.as_ref().unwrap().listing.len());
+    assert!(c.listing.iter().all(|r| r.mark == Mark::Left));
+    assert!(c.slots.iter().all(|r| r.mark == Mark::Left && r.b.is_none()));
 }

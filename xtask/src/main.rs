@@ -82,6 +82,9 @@ fn build() -> Result<PathBuf, String> {
     run(Command::new("cargo")
         .current_dir(&r)
         .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
+        // Size over speed for the download: 599,595 B gzipped at opt-level 3, 580,558 at "s",
+        // 575,672 at "z" (measured 2026-11-26); edit timings in the browser were alike.
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s")
         .args([
             "build",
             "-p",

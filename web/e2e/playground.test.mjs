@@ -168,6 +168,16 @@ test("keyboard: the listing is one tab stop, arrows move the selection, slots ar
   // The selected line is explained with its operands (and on hover, as the cell's title).
   assert.equal(await page.innerText("#explain"), "8: mov: store rbx into the memory at [rbp-0x38]");
   assert.equal(await page.getAttribute("#listing tr.sel td.code", "title"), "mov: store rbx into the memory at [rbp-0x38]");
+  // Jumps inside the image are followable: by their button, and with Enter on the selected line.
+  const selOffset = () => page.$eval("#listing tr.sel td.off", (td) => td.textContent);
+  const firstJump = page.locator("#listing tr", { has: page.locator("button.follow") }).first();
+  const target = (await firstJump.locator("button.follow").innerText()).replace("→ ", "");
+  await firstJump.locator("button.follow").click();
+  assert.equal(await selOffset(), target);
+  await firstJump.locator("td.off").click();
+  await page.focus("#listing");
+  await page.keyboard.press("Enter");
+  assert.equal(await selOffset(), target);
   const titles = await page.$$eval("#programs td.code[title]", (tds) => tds.map((t) => t.title));
   assert.ok(titles.some((t) => /^load: r\d = 8 bytes at r1 -8 \(zero-extended\)$/.test(t)), "the ctx[-1] load of an inline is explained");
   await page.close();

@@ -124,10 +124,17 @@ fn markdown(v: &View) -> String {
 /// Arrow keys move the selection in a listing (one tab stop); other keys are left alone.
 fn listing_keys(view: &View, selected: &UseStateHandle<Option<usize>>) -> Callback<KeyboardEvent> {
     let n = view.report.as_ref().map(|r| r.listing.len()).unwrap_or(0);
+    let targets = model::branch_targets(view);
     let sel = selected.clone();
     Callback::from(move |e: KeyboardEvent| {
         let cur = (*sel).unwrap_or(0);
         match e.key().as_str() {
+            "Enter" => {
+                if let Some(Some(t)) = (*sel).and_then(|i| targets.get(i)) {
+                    e.prevent_default();
+                    follow(&sel, *t);
+                }
+            }
             "ArrowDown" if n > 0 => {
                 e.prevent_default();
                 sel.set(Some(if (*sel).is_none() { 0 } else { (cur + 1).min(n - 1) }));
@@ -139,6 +146,20 @@ fn listing_keys(view: &View, selected: &UseStateHandle<Option<usize>>) -> Callba
             _ => {}
         }
     })
+}
+
+/// Selects listing line `to` and scrolls it into view.
+fn follow(sel: &UseStateHandle<Option<usize>>, to: usize) {
+    sel.set(Some(to));
+    if let Some(row) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector_all("#listing tr").ok())
+        .and_then(|rows| rows.item(to as u32))
+    {
+        if let Ok(el) = row.dyn_into::<web_sys::Element>() {
+            el.scroll_into_view_with_bool(false);
+        }
+    }
 }
 
 /// The frame slots the selected listing line reads, writes or addresses.
@@ -340,6 +361,7 @@ fn listing(
     on_key: Callback<KeyboardEvent>,
 ) -> Html {
     let Some(r) = &v.report else { return html! {} };
+    let targets = model::branch_targets(v);
     let body = match &r.encoded {
         Err(e) => html! { <p id="no-trampoline">{ format!("no trampoline: {e}") }</p> },
         Ok(enc) => html! {
@@ -349,18 +371,23 @@ fn listing(
             { for r.listing.iter().enumerate().map(|(i, l)| {
                 let s = sel.clone();
                 let onclick = Callback::from(move |_| s.set(Some(i)));
+                let jump = targets.get(i).copied().flatten().map(|t| {
+                    let s = sel.clone();
+                    let go = Callback::from(move |e: MouseEvent| { e.stop_propagation(); follow(&s, t); });
+                    html! { <button class="follow" tabindex="-1" title="follow the jump (Enter)" onclick={go}>{ format!("→ {}", r.listing[t].offset) }</button> }
+                });
                 html! { <tr class={if selected == Some(i) {"sel"} else {""}} {onclick}>
                     <td class="off">{ l.offset }</td>
                     if bytes { <td class="hex">{ l.hex.clone() }</td> }
                     <td class="code" title={explain::x86(&l.text, att)}>{ l.text.clone() }</td>
-                    <td class="role">{ l.role.clone() }</td>
+                    <td class="role">{ l.role.clone() }{ for jump }</td>
                     <td class="slots">{ l.slots.clone() }</td>
                 </tr> } }) }
             </tbody></table>
             <p id="explain" class="explain" aria-live="polite">{
                 match selected.and_then(|i| r.listing.get(i)) {
                     Some(l) => format!("{}: {}", l.offset, explain::x86(&l.text, att)),
-                    None => "Select a line (click, or focus the listing and use the arrow keys) to explain it and mark its frame slots.".to_string(),
+                    None => "Select a line (click, or focus the listing and use the arrow keys; Enter follows a jump) to explain it and mark its frame slots.".to_string(),
                 }
             }</p>
             </>

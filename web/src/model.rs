@@ -248,3 +248,22 @@ pub fn slot_names(slots: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// For each listing line, the index of the line its jump lands on, when it is a jump inside the
+/// image (calls and jumps out of the image have none).
+pub fn branch_targets(view: &View) -> Vec<Option<usize>> {
+    let Some(r) = &view.report else { return vec![] };
+    let image = r.spec.addrs.image;
+    r.listing
+        .iter()
+        .map(|l| {
+            if !l.text.trim_start().starts_with('j') {
+                return None;
+            }
+            let last = l.text.split_whitespace().last()?;
+            let addr = u64::from_str_radix(last.trim_start_matches('$').strip_prefix("0x")?, 16).ok()?;
+            let off = usize::try_from(addr.checked_sub(image)?).ok()?;
+            r.listing.iter().position(|t| t.offset == off)
+        })
+        .collect()
+}

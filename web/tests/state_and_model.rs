@@ -320,3 +320,34 @@ fn comparing_with_a_broken_side_keeps_the_other() {
     assert!(c.listing.iter().all(|r| r.mark == Mark::Left));
     assert!(c.slots.iter().all(|r| r.mark == Mark::Left && r.b.is_none()));
 }
+
+#[test]
+fn jumps_inside_the_image_are_followable() {
+    use fsession_web::model::branch_targets;
+    for att in [false, true] {
+        let v = compute(&State {
+            att,
+            ..State::default()
+        });
+        let t = branch_targets(&v);
+        let listing = &v.report.as_ref().unwrap().listing;
+        assert_eq!(t.len(), listing.len());
+        let jumps: Vec<(usize, usize)> = t.iter().enumerate().filter_map(|(i, x)| x.map(|x| (i, x))).collect();
+        assert!(!jumps.is_empty(), "the cookie test skips programs with je");
+        for (from, to) in jumps {
+            assert!(
+                to > from,
+                "trampoline jumps go forward: {} -> {}",
+                listing[from].text,
+                listing[to].text
+            );
+            assert!(listing[from].text.starts_with('j'));
+        }
+        // Calls leave the image: not followable.
+        for (i, l) in listing.iter().enumerate() {
+            if l.text.starts_with("call") {
+                assert_eq!(t[i], None);
+            }
+        }
+    }
+}

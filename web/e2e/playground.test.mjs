@@ -168,6 +168,12 @@ test("keyboard: the listing is one tab stop, arrows move the selection, slots ar
   // The selected line is explained with its operands (and on hover, as the cell's title).
   assert.equal(await page.innerText("#explain"), "8: mov: store rbx into the memory at [rbp-0x38]");
   assert.equal(await page.getAttribute("#listing tr.sel td.code", "title"), "mov: store rbx into the memory at [rbp-0x38]");
+  // The other way round: picking a frame slot marks the instructions that touch it.
+  await page.click('#layout button.slotpick:text-is("arg0")');
+  const touching = await page.$$eval("#listing tr.hit", (rows) => rows.map((r) => r.innerText));
+  assert.ok(touching.length >= 2, "arg0 is saved at entry and reloaded for the call to the function");
+  assert.ok(touching.every((t) => /▶ .*arg0/.test(t)), touching.join("\n"));
+  assert.match(await page.innerText("#frame .stack .cell.hit"), /▶ arg0/);
   // Jumps inside the image are followable: by their button, and with Enter on the selected line.
   const selOffset = () => page.$eval("#listing tr.sel td.off", (td) => td.textContent);
   const firstJump = page.locator("#listing tr", { has: page.locator("button.follow") }).first();

@@ -108,13 +108,14 @@ pub fn compare(a: &View, b: &View) -> Comparison {
         .collect();
     let slots_of = |v: &View| -> Vec<(String, String)> {
         match v.report.as_ref().map(|r| &r.encoded) {
-            Some(Ok(e)) => e
-                .layout
-                .slots
-                .iter()
-                .rev()
-                .map(|s| (s.name.clone(), format!("rbp{:+} ({} B)", s.rbp_off, s.size)))
-                .collect(),
+            Some(Ok(e)) => {
+                let mut slots: Vec<_> = e.layout.slots.iter().collect();
+                slots.sort_by_key(|s| std::cmp::Reverse(s.rbp_off));
+                slots
+                    .into_iter()
+                    .map(|s| (s.name.clone(), format!("rbp{:+} ({} B)", s.rbp_off, s.size)))
+                    .collect()
+            }
             _ => vec![],
         }
     };

@@ -270,7 +270,19 @@ pub fn app() -> Html {
     };
     let on_key = listing_keys(&view, &selected);
     let profiles = fsession_core::kernel::profile::Profile::shipped();
-    let sel_slots = selected_slots(&view, *selected);
+    let slot = use_state(|| None::<String>);
+    let sel_slots = match (*selected, &*slot) {
+        (None, Some(x)) => vec![x.clone()],
+        _ => selected_slots(&view, *selected),
+    };
+    let pick_slot = {
+        let (slot, selected) = (slot.clone(), selected.clone());
+        Callback::from(move |n: String| {
+            selected.set(None);
+            slot.set(Some(n));
+        })
+    };
+    let slot_mark = if selected.is_none() { (*slot).clone() } else { None };
     html! {
         <div class="app">
             <header>
@@ -305,8 +317,8 @@ pub fn app() -> Html {
                     if let Some(b) = other.as_ref() { { comparison(&view, b, state.0.bytes) } }
                     { links(&view) }
                     { programs(&view) }
-                    { listing(&view, state.0.bytes, state.0.att, *selected, &selected, on_key) }
-                    { layout(&view, &sel_slots) }
+                    { listing(&view, state.0.bytes, state.0.att, *selected, &selected, slot_mark.as_deref(), on_key) }
+                    { layout(&view, &sel_slots, Some(pick_slot)) }
                     { sees(&view) }
                 </section>
             </main>
@@ -358,6 +370,7 @@ fn listing(
     att: bool,
     selected: Option<usize>,
     sel: &UseStateHandle<Option<usize>>,
+    slot: Option<&str>,
     on_key: Callback<KeyboardEvent>,
 ) -> Html {
     let Some(r) = &v.report else { return html! {} };
@@ -376,12 +389,13 @@ fn listing(
                     let go = Callback::from(move |e: MouseEvent| { e.stop_propagation(); follow(&s, t); });
                     html! { <button class="follow" tabindex="-1" title="follow the jump (Enter)" onclick={go}>{ format!("→ {}", r.listing[t].offset) }</button> }
                 });
-                html! { <tr class={if selected == Some(i) {"sel"} else {""}} {onclick}>
+                let touches = slot.is_some_and(|x| model::slot_names(&l.slots).iter().any(|n| n == x));
+                html! { <tr class={if selected == Some(i) {"sel"} else if touches {"hit"} else {""}} {onclick}>
                     <td class="off">{ l.offset }</td>
                     if bytes { <td class="hex">{ l.hex.clone() }</td> }
                     <td class="code" title={explain::x86(&l.text, att)}>{ l.text.clone() }</td>
                     <td class="role">{ l.role.clone() }{ for jump }</td>
-                    <td class="slots">{ l.slots.clone() }</td>
+                    <td class="slots">{ if touches { format!("▶ {}", l.slots) } else { l.slots.clone() } }</td>
                 </tr> } }) }
             </tbody></table>
             <p id="explain" class="explain" aria-live="polite">{
@@ -396,20 +410,55 @@ fn listing(
     html! { <div id="trampoline"><h2>{"Trampoline"}</h2>{ body }</div> }
 }
 
-fn layout(v: &View, selected_slots: &[String]) -> Html {
+/// The frame as a table (and a drawing). `pick` makes the slot names buttons that select the
+/// slot, marking the listing lines that touch it.
+fn layout(v: &View, selected_slots: &[String], pick: Option<Callback<String>>) -> Html {
     let Some(Ok(enc)) = v.report.as_ref().map(|r| &r.encoded) else {
         return html! {};
     };
+    let name = |n: &str, hit: bool| {
+        let label = if hit { format!("▶ {n}") } else { n.to_string() };
+        match &pick {
+            Some(cb) => {
+                let (cb, n) = (cb.clone(), n.to_string());
+                html! { <button class="slotpick" title="mark the instructions that touch this slot" onclick={Callback::from(move |_| cb.emit(n.clone()))}>{ label }</button> }
+            }
+            None => html! { label },
+        }
+    };
     html! {
         <div id="frame"><h2>{"Stack frame"}</h2>
+            { drawing(&enc.layout, selected_slots) }
             <table id="layout"><thead><tr><th>{"slot"}</th><th>{"rbp offset"}</th><th>{"size"}</th><th>{"ctx"}</th><th>{"condition"}</th></tr></thead><tbody>
-            { for enc.layout.slots.iter().rev().map(|s| {
+            { for by_address(&enc.layout).into_iter().map(|s| {
                 let hit = selected_slots.iter().any(|x| x == &s.name);
                 html! { <tr class={if hit {"hit"} else {""}}>
-                    <td>{ if hit { format!("▶ {}", s.name) } else { s.name.clone() } }</td><td>{ format!("{:+}", s.rbp_off) }</td><td>{ s.size }</td>
+                    <td>{ name(&s.name, hit) }</td><td>{ format!("{:+}", s.rbp_off) }</td><td>{ s.size }</td>
                     <td>{ s.ctx.clone().unwrap_or_default() }</td><td>{ s.condition.clone() }</td>
                 </tr> } }) }
             </tbody></table>
+        </div>
+    }
+}
+
+/// The frame's slots, highest address first.
+fn by_address(layout: &fsession_core::tramp::layout::FrameLayout) -> Vec<&fsession_core::tramp::layout::Slot> {
+    let mut v: Vec<_> = layout.slots.iter().collect();
+    v.sort_by_key(|s| std::cmp::Reverse(s.rbp_off));
+    v
+}
+
+/// The frame drawn to scale, highest address on top: one box per slot, 8 bytes per unit.
+fn drawing(layout: &fsession_core::tramp::layout::FrameLayout, hits: &[String]) -> Html {
+    html! {
+        <div class="stack" aria-hidden="true">
+            { for by_address(layout).into_iter().map(|s| {
+                let hit = hits.iter().any(|x| x == &s.name);
+                let units = s.size.div_ceil(8).max(1);
+                html! { <div class={if hit {"cell hit"} else {"cell"}} style={format!("height: {}em", 1.4 * units as f32)}>
+                    <span class="off">{ format!("rbp{:+}", s.rbp_off) }</span>{ format!(" {}{}", if hit {"▶ "} else {""}, s.name) }
+                </div> } }) }
+            <div class="cell rsp">{ format!("rsp = rbp-{}", layout.stack_size) }</div>
         </div>
     }
 }
@@ -510,10 +559,10 @@ pub fn embed(p: &EmbedProps) -> Html {
     let selected_slots = selected_slots(&view, *selected);
     let body = match current.as_str() {
         "programs" => programs(&view),
-        "frame" => layout(&view, &selected_slots),
+        "frame" => layout(&view, &selected_slots, None),
         "sees" => sees(&view),
         "links" => links(&view),
-        _ => listing(&view, p.state.bytes, p.state.att, *selected, &selected, on_key),
+        _ => listing(&view, p.state.bytes, p.state.att, *selected, &selected, None, on_key),
     };
     html! {
         <div class="fsl-embed">

@@ -118,6 +118,33 @@ test("the 38-link trampoline: an edit updates the views (timed)", async () => {
   await page.close();
 });
 
+test("program controls: reorder, retype, remove, add and the prototype edit the text and the views", async () => {
+  const page = await open();
+  const order = () => page.$$eval("#controls tr.prog-control td:first-child", (tds) => tds.map((t) => t.textContent));
+  const start = await order();
+  assert.equal(start.length, 6);
+  await page.click(`#controls button[title="move ${start[0]} down"]`);
+  assert.deepEqual(await order(), [start[1], start[0], ...start.slice(2)]);
+  assert.ok((await page.inputValue("#scenario")).indexOf(`name = "${start[1]}"`) < (await page.inputValue("#scenario")).indexOf(`name = "${start[0]}"`));
+  await page.selectOption(`#controls select[aria-label="attach type of ${start[5]}"]`, "fexit");
+  await page.waitForFunction((n) => document.querySelector("#links").innerText.includes(`${n} (fexit)`), start[5]);
+  await page.click(`#controls button[title="remove ${start[2]}"]`);
+  assert.equal((await order()).length, 5);
+  assert.doesNotMatch(await page.innerText("#links"), new RegExp(`\\b${start[2]} \\(`));
+  await page.click("#add-program");
+  await page.waitForFunction(() => /prog1 \(fentry\)/.test(document.querySelector("#links").innerText));
+  await page.fill("#prototype", "u64 bpf_fentry_test1(u64 a, u64 b)");
+  await page.press("#prototype", "Enter");
+  await page.waitForFunction(() => /u64 bpf_fentry_test1\(u64 a, u64 b\)/.test(document.querySelector("#scenario").value));
+  await page.waitForFunction(() => /\barg1\b/.test(document.querySelector("#layout").innerText));
+  await page.fill("#prototype", 'int f("');
+  await page.press("#prototype", "Enter");
+  assert.match(await page.innerText("#edit-error"), /cannot contain quotes/);
+  assert.match(await page.inputValue("#scenario"), /# The kernel's fsession selftest/, "comments survive");
+  await page.screenshot({ path: path.join(artifacts, "controls.png"), fullPage: true });
+  await page.close();
+});
+
 test("fsession-v9-patch05 shows the contract error; the link carries the state", async () => {
   const page = await open();
   await page.selectOption("#profile", "fsession-v9-patch05");

@@ -2,6 +2,7 @@
 //! fsession-core; the state lives in the URL fragment.
 
 pub mod compare;
+pub mod edit;
 pub mod explain;
 pub mod model;
 pub mod state;
@@ -271,6 +272,7 @@ pub fn app() -> Html {
     let on_key = listing_keys(&view, &selected);
     let profiles = fsession_core::kernel::profile::Profile::shipped();
     let slot = use_state(|| None::<String>);
+    let edit_error = use_state(|| None::<String>);
     let sel_slots = match (*selected, &*slot) {
         (None, Some(x)) => vec![x.clone()],
         _ => selected_slots(&view, *selected),
@@ -308,6 +310,7 @@ pub fn app() -> Html {
             <main>
                 <section class="input">
                     <h2>{"Scenario"}</h2>
+                    { controls(&state, &edit_error) }
                     <textarea id="scenario" spellcheck="false" value={state.0.scenario.clone()} oninput={on_text}/>
                     <ul id="errors" class="errors">
                         { for view.errors.iter().map(|e| html!{ <li class="error">{ if e.line > 0 { format!("line {}: {}", e.line, e.message) } else { e.message.clone() } }</li> }) }
@@ -322,6 +325,68 @@ pub fn app() -> Html {
                     { sees(&view) }
                 </section>
             </main>
+        </div>
+    }
+}
+
+/// Structured controls over the scenario text: the prototype, and per program its attach
+/// type, order and removal; a new program. Each edits the text (comments survive).
+fn controls(state: &UseReducerHandle<Shared>, error: &UseStateHandle<Option<String>>) -> Html {
+    let text = state.0.scenario.clone();
+    let apply = {
+        let (s, error) = (state.clone(), error.clone());
+        move |r: Result<String, String>| match r {
+            Ok(t) => {
+                error.set(None);
+                s.dispatch(Action::Scenario(t))
+            }
+            Err(e) => error.set(Some(e)),
+        }
+    };
+    let on_proto = {
+        let (apply, text) = (apply.clone(), text.clone());
+        Callback::from(move |e: Event| {
+            apply(edit::set_prototype(
+                &text,
+                &e.target_unchecked_into::<web_sys::HtmlInputElement>().value(),
+            ))
+        })
+    };
+    let progs = edit::programs(&text);
+    let n = progs.len();
+    let add = {
+        let (apply, text) = (apply.clone(), text.clone());
+        Callback::from(move |_| apply(edit::add_program(&text, "fentry")))
+    };
+    html! {
+        <div id="controls">
+            <label>{"traced function "}<input id="prototype" type="text" spellcheck="false" value={edit::prototype(&text).unwrap_or_default()} onchange={on_proto}/></label>
+            <table><tbody>
+            { for progs.into_iter().enumerate().map(|(i, (name, attach))| {
+                let act = |f: fn(&str, usize) -> Result<String, String>| {
+                    let (apply, text) = (apply.clone(), text.clone());
+                    Callback::from(move |_: MouseEvent| apply(f(&text, i)))
+                };
+                let on_kind = {
+                    let (apply, text) = (apply.clone(), text.clone());
+                    Callback::from(move |e: Event| apply(edit::set_attach(&text, i, &e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())))
+                };
+                html! { <tr class="prog-control">
+                    <td>{ name.clone() }</td>
+                    <td><select aria-label={format!("attach type of {name}")} onchange={on_kind}>
+                        { for edit::ATTACH_KINDS.iter().map(|k| html!{ <option value={*k} selected={attach == *k}>{*k}</option> }) }
+                        if !edit::ATTACH_KINDS.contains(&attach.as_str()) { <option value={attach.clone()} selected=true disabled=true>{attach.clone()}</option> }
+                    </select></td>
+                    <td>
+                        <button title={format!("move {name} up")} disabled={i == 0} onclick={act(|t, i| edit::move_program(t, i, true))}>{"↑"}</button>
+                        <button title={format!("move {name} down")} disabled={i + 1 == n} onclick={act(|t, i| edit::move_program(t, i, false))}>{"↓"}</button>
+                        <button title={format!("remove {name}")} onclick={act(edit::remove_program)}>{"✕"}</button>
+                    </td>
+                </tr> }
+            }) }
+            </tbody></table>
+            <button id="add-program" onclick={add}>{"+ program (fentry)"}</button>
+            if let Some(e) = &**error { <p class="error" id="edit-error">{ e.clone() }</p> }
         </div>
     }
 }

@@ -351,3 +351,81 @@ fn jumps_inside_the_image_are_followable() {
         }
     }
 }
+
+mod structured_edits {
+    use super::*;
+    use fsession_web::edit::*;
+
+    fn names(text: &str) -> Vec<String> {
+        programs(text).into_iter().map(|p| p.0).collect()
+    }
+
+    #[test]
+    fn blocks_ignore_brackets_inside_program_text() {
+        let t = "[function]\nprototype = \"u64 f(u64 a)\"\n[[program]]\nname = \"a\"\nattach = \"fentry\"\ntext = \"\"\"\n[not a header]\nr0 = 0\nexit\n\"\"\"\n[[program]]\nname = \"b\"\nattach = \"fexit\"\ntext = \"r0 = 0\\nexit\"";
+        assert_eq!(
+            programs(t),
+            [("a".to_string(), "fentry".to_string()), ("b".into(), "fexit".into())]
+        );
+    }
+
+    #[test]
+    fn reorder_remove_retype_add_keep_comments_and_stay_valid() {
+        let t = DEFAULT_SCENARIO;
+        let before = names(t);
+        assert_eq!(before.len(), 6, "{before:?}");
+        let down = move_program(t, 0, false).unwrap();
+        let mut want = before.clone();
+        want.swap(0, 1);
+        assert_eq!(names(&down), want);
+        assert_eq!(
+            move_program(&down, 1, true).unwrap(),
+            t,
+            "moving back restores the text"
+        );
+        let last = before.len() - 1;
+        let moved = move_program(t, last, true).unwrap();
+        assert_eq!(names(&moved)[last - 1], before[last]);
+        assert!(move_program(t, 0, true).unwrap_err().contains("already first"));
+        assert!(move_program(t, last, false).unwrap_err().contains("already last"));
+
+        let removed = remove_program(t, 2).unwrap();
+        assert_eq!(names(&removed).len(), before.len() - 1);
+        assert!(!names(&removed).contains(&before[2]));
+        assert!(remove_program(t, 99).unwrap_err().contains("no program #99"));
+
+        let retyped = set_attach(t, 0, "fexit").unwrap();
+        assert_eq!(programs(&retyped)[0].1, "fexit");
+        assert!(set_attach(t, 0, "kprobe").is_err());
+
+        let added = add_program(t, "fentry").unwrap();
+        assert_eq!(
+            programs(&added).last().unwrap(),
+            &("prog1".to_string(), "fentry".to_string())
+        );
+
+        let proto = set_prototype(t, "u64 bpf_fentry_test1(u64 a)").unwrap();
+        assert!(proto.contains("prototype = \"u64 bpf_fentry_test1(u64 a)\""));
+        assert!(set_prototype(t, "int f(\"").is_err());
+
+        // Comments survive, and every edit still renders.
+        for text in [&down, &moved, &removed, &retyped, &added, &proto] {
+            assert!(text.contains("# The kernel's fsession selftest"));
+            let v = compute(&State {
+                scenario: text.to_string(),
+                ..State::default()
+            });
+            assert!(v.report.is_some(), "{:?}", v.errors);
+        }
+        // Adding a program shows up in the links.
+        let v = compute(&State {
+            scenario: added,
+            ..State::default()
+        });
+        assert!(
+            v.programs.iter().any(|p| p.name == "prog1" && !p.rejected),
+            "{:?}",
+            v.errors
+        );
+    }
+}

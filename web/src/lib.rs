@@ -175,6 +175,18 @@ fn selected_slots(view: &View, selected: Option<usize>) -> Vec<String> {
     }
 }
 
+/// A select's change dispatched as an action on its value.
+fn on_value(state: &UseReducerHandle<Shared>, action: fn(String) -> Action) -> Callback<Event> {
+    let s = state.clone();
+    Callback::from(move |e: Event| s.dispatch(action(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())))
+}
+
+/// A checkbox's change dispatched as an action on its state.
+fn on_checked(state: &UseReducerHandle<Shared>, action: fn(bool) -> Action) -> Callback<Event> {
+    let s = state.clone();
+    Callback::from(move |e: Event| s.dispatch(action(e.target_unchecked_into::<web_sys::HtmlInputElement>().checked())))
+}
+
 /// The playground.
 #[function_component(App)]
 pub fn app() -> Html {
@@ -209,22 +221,8 @@ pub fn app() -> Html {
             ))
         })
     };
-    let on_compare = {
-        let s = state.clone();
-        Callback::from(move |e: Event| {
-            s.dispatch(Action::Compare(
-                e.target_unchecked_into::<web_sys::HtmlSelectElement>().value(),
-            ))
-        })
-    };
-    let on_profile = {
-        let s = state.clone();
-        Callback::from(move |e: Event| {
-            s.dispatch(Action::Profile(
-                e.target_unchecked_into::<web_sys::HtmlSelectElement>().value(),
-            ))
-        })
-    };
+    let on_compare = on_value(&state, Action::Compare);
+    let on_profile = on_value(&state, Action::Profile);
     let on_gallery = {
         let s = state.clone();
         Callback::from(move |e: Event| {
@@ -239,22 +237,8 @@ pub fn app() -> Html {
             }
         })
     };
-    let on_att = {
-        let s = state.clone();
-        Callback::from(move |e: Event| {
-            s.dispatch(Action::Att(
-                e.target_unchecked_into::<web_sys::HtmlInputElement>().checked(),
-            ))
-        })
-    };
-    let on_bytes = {
-        let s = state.clone();
-        Callback::from(move |e: Event| {
-            s.dispatch(Action::Bytes(
-                e.target_unchecked_into::<web_sys::HtmlInputElement>().checked(),
-            ))
-        })
-    };
+    let on_att = on_checked(&state, Action::Att);
+    let on_bytes = on_checked(&state, Action::Bytes);
     let copy_link = {
         let f = state.0.to_fragment();
         Callback::from(move |_| {

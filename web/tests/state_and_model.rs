@@ -252,6 +252,10 @@ fn every_listing_line_of_the_gallery_is_explained() {
     }
 }
 
+fn offsets(v: &fsession_web::model::View) -> Vec<usize> {
+    v.report.as_ref().unwrap().listing.iter().map(|l| l.offset).collect()
+}
+
 #[test]
 fn comparing_v9_with_patch05_marks_the_unstored_cookie_index() {
     use fsession_web::compare::{compare, Mark};
@@ -268,26 +272,8 @@ fn comparing_v9_with_patch05_marks_the_unstored_cookie_index() {
     // Every line of both listings appears once, in order.
     let left: Vec<usize> = c.listing.iter().filter_map(|r| r.a.as_ref().map(|x| x.0)).collect();
     let right: Vec<usize> = c.listing.iter().filter_map(|r| r.b.as_ref().map(|x| x.0)).collect();
-    assert_eq!(
-        left,
-        a.report
-            .as_ref()
-            .unwrap()
-            .listing
-            .iter()
-            .map(|l| l.offset)
-            .collect::<Vec<_>>()
-    );
-    assert_eq!(
-        right,
-        b.report
-            .as_ref()
-            .unwrap()
-            .listing
-            .iter()
-            .map(|l| l.offset)
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(left, offsets(&a));
+    assert_eq!(right, offsets(&b));
     assert!(
         c.listing.iter().any(|r| r.mark == Mark::Left),
         "v9 stores the cookie index, patch 05 does not"

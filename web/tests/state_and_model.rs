@@ -415,3 +415,66 @@ mod structured_edits {
         );
     }
 }
+
+/// Damaged scenarios (lines dropped, text cut short, bytes changed) give errors, never a panic,
+/// in the view model, the comparison and the structured edits.
+#[test]
+fn damaged_input_never_panics() {
+    use fsession_web::{compare::compare, edit};
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n.max(1) as u64) as usize
+    };
+    let good = compute(&State::default());
+    for (_, text) in GALLERY.iter().take(6) {
+        for round in 0..40 {
+            let lines: Vec<&str> = text.lines().collect();
+            let damaged = match round % 4 {
+                0 => {
+                    let drop = next(lines.len());
+                    lines
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != drop)
+                        .map(|(_, l)| *l)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
+                1 => text.chars().take(next(text.len())).collect(),
+                2 => {
+                    let mut b: Vec<char> = text.chars().collect();
+                    let i = next(b.len());
+                    b[i] = ['[', '"', '=', '\n', 'r', '9', '#'][next(7)];
+                    b.into_iter().collect()
+                }
+                _ => {
+                    let (a, b) = (next(lines.len()), next(lines.len()));
+                    let mut l = lines.clone();
+                    l.swap(a, b);
+                    l.join("\n")
+                }
+            };
+            let v = compute(&State {
+                scenario: damaged.clone(),
+                ..State::default()
+            });
+            assert!(
+                v.report.is_some() || !v.errors.is_empty(),
+                "no view and no error for:\n{damaged}"
+            );
+            let _ = compare(&good, &v);
+            let n = edit::programs(&damaged).len();
+            for i in 0..n + 1 {
+                let _ = edit::move_program(&damaged, i, true);
+                let _ = edit::move_program(&damaged, i, false);
+                let _ = edit::remove_program(&damaged, i);
+                let _ = edit::set_attach(&damaged, i, "fexit");
+            }
+            let _ = edit::add_program(&damaged, "fsession");
+            let _ = edit::set_prototype(&damaged, "u64 f(u64 a)");
+        }
+    }
+}

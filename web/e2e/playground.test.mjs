@@ -54,6 +54,14 @@ const timeEdit = (page, edited) => page.evaluate(async (edited) => {
   return Math.round((performance.now() - t0) * 10) / 10;
 }, edited);
 
+// The pipeline alone (no rendering) for the page's current state, in the page's wasm.
+const pipelineMs = (page) => page.evaluate(async () => {
+  const m = await import("./web.js");
+  const ms = m.pipeline_ms(location.hash, 20);
+  if (!(ms > 0)) throw new Error(`pipeline_ms gave ${ms}`);
+  return Math.round(ms * 100) / 100;
+});
+
 async function open(url = base) {
   const page = await ctx.newPage();
   page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`); });
@@ -87,6 +95,7 @@ test("editing a program changes the listing; a broken program shows its error in
   const edited = text.replace('name = "test11"\nattach = "fentry"', 'name = "test11"\nattach = "fexit"');
   assert.notEqual(edited, text);
   const editMs = await timeEdit(page, edited);
+  const pipeline = await pipelineMs(page);
   assert.match(await page.innerText("#links"), /fexit\s+6\s+test11 \(fexit\)/);
   const broken = edited.replace("r7 = r0                      // the cookie", "r7 = r0\nr0 += r13");
   await page.fill("#scenario", broken);
@@ -94,7 +103,7 @@ test("editing a program changes the listing; a broken program shows its error in
   assert.match(await page.innerText("#errors"), /line \d+: program 'test\d': invalid register: r13/);
   await page.screenshot({ path: path.join(artifacts, "error.png"), fullPage: true });
   const t = JSON.parse(fs.readFileSync(path.join(artifacts, "timing.json")));
-  fs.writeFileSync(path.join(artifacts, "timing.json"), JSON.stringify({ ...t, editToUpdateMs: editMs }));
+  fs.writeFileSync(path.join(artifacts, "timing.json"), JSON.stringify({ ...t, editToUpdateMs: editMs, pipelineMs: pipeline }));
   await page.close();
 });
 
@@ -108,13 +117,14 @@ test("the 38-link trampoline: an edit updates the views (timed)", async () => {
   const edited = text.replace('name = "s01"\nattach = "fsession"', 'name = "s01"\nattach = "fentry"');
   assert.notEqual(edited, text);
   const ms = await timeEdit(page, edited);
+  const pipeline38 = await pipelineMs(page);
   // s01 now takes one slot; the freed slot goes to the next link in attach order.
   const links = await page.innerText("#links");
   assert.match(links, /s01 \(fentry\)/);
   assert.match(links, /extra_fentry \(fentry\)/);
   assert.match(links, /38\/38 slots, 18 fsession/);
   const t = JSON.parse(fs.readFileSync(path.join(artifacts, "timing.json")));
-  fs.writeFileSync(path.join(artifacts, "timing.json"), JSON.stringify({ ...t, editToUpdate38LinksMs: ms }));
+  fs.writeFileSync(path.join(artifacts, "timing.json"), JSON.stringify({ ...t, editToUpdate38LinksMs: ms, pipeline38LinksMs: pipeline38 }));
   await page.close();
 });
 

@@ -424,22 +424,37 @@ fn listing(
 ) -> Html {
     let Some(r) = &v.report else { return html! {} };
     let targets = model::branch_targets(v);
+    // One handler for the whole table (rows carry data-i, jump buttons data-to): a listing has
+    // hundreds of rows, and a closure per row would be replaced on every render.
+    let on_click = {
+        let sel = sel.clone();
+        Callback::from(move |e: MouseEvent| {
+            let Some(target) = e.target_dyn_into::<web_sys::Element>() else {
+                return;
+            };
+            let index = |el: Option<web_sys::Element>, attr: &str| {
+                el.and_then(|x| x.get_attribute(attr))
+                    .and_then(|v| v.parse::<usize>().ok())
+            };
+            if let Some(to) = index(target.closest("button.follow").ok().flatten(), "data-to") {
+                follow(&sel, to);
+            } else if let Some(i) = index(target.closest("tr").ok().flatten(), "data-i") {
+                sel.set(Some(i));
+            }
+        })
+    };
     let body = match &r.encoded {
         Err(e) => html! { <p id="no-trampoline">{ format!("no trampoline: {e}") }</p> },
         Ok(enc) => html! {
             <>
             <p>{ format!("{} bytes of code, {} mode, frame {} bytes", enc.bytes.len(), if enc.jmp_mode {"jmp"} else {"call"}, enc.layout.stack_size) }</p>
-            <table id="listing" tabindex="0" onkeydown={on_key}><tbody>
+            <table id="listing" tabindex="0" onkeydown={on_key} onclick={on_click}><tbody>
             { for r.listing.iter().enumerate().map(|(i, l)| {
-                let s = sel.clone();
-                let onclick = Callback::from(move |_| s.set(Some(i)));
-                let jump = targets.get(i).copied().flatten().map(|t| {
-                    let s = sel.clone();
-                    let go = Callback::from(move |e: MouseEvent| { e.stop_propagation(); follow(&s, t); });
-                    html! { <button class="follow" tabindex="-1" title="follow the jump (Enter)" onclick={go}>{ format!("→ {}", r.listing[t].offset) }</button> }
+                let jump = targets.get(i).copied().flatten().map(|t| html! {
+                    <button class="follow" tabindex="-1" title="follow the jump (Enter)" data-to={t.to_string()}>{ format!("→ {}", r.listing[t].offset) }</button>
                 });
                 let touches = slot.is_some_and(|x| model::slot_names(&l.slots).iter().any(|n| n == x));
-                html! { <tr class={if selected == Some(i) {"sel"} else if touches {"hit"} else {""}} {onclick}>
+                html! { <tr class={if selected == Some(i) {"sel"} else if touches {"hit"} else {""}} data-i={i.to_string()}>
                     <td class="off">{ l.offset }</td>
                     if bytes { <td class="hex">{ l.hex.clone() }</td> }
                     <td class="code" title={explain::x86(&l.text, att)}>{ l.text.clone() }</td>
@@ -648,6 +663,25 @@ pub fn mount(element: web_sys::Element, fragment: &str, view: &str, playground: 
         link_error,
     };
     yew::Renderer::<Embed>::with_root_and_props(element, props).render();
+}
+
+/// Diagnostics for the browser tests: the average time in milliseconds of `runs` runs of the
+/// whole pipeline (the view model, without rendering) for a link's state, measured with
+/// `performance.now()`. Negative when the link cannot be read or no clock is available.
+#[wasm_bindgen]
+pub fn pipeline_ms(fragment: &str, runs: u32) -> f64 {
+    let (Ok(state), Some(perf)) = (
+        State::from_fragment(fragment),
+        web_sys::window().and_then(|w| w.performance()),
+    ) else {
+        return -1.0;
+    };
+    let runs = runs.max(1);
+    let t0 = perf.now();
+    for _ in 0..runs {
+        std::hint::black_box(compute(std::hint::black_box(&state)));
+    }
+    (perf.now() - t0) / f64::from(runs)
 }
 
 fn set_panic_hook() {

@@ -478,3 +478,17 @@ fn damaged_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn markdown_has_the_listing_ctx_and_the_contract() {
+    let md = fsession_web::markdown(&compute(&State::default()));
+    assert!(md.starts_with("fsession-lab: profile `linux-7.0`"), "{md}");
+    assert!(md.contains("```\n   0  55"), "{md}");
+    assert!(md.contains("| test9 | Entry | `0x401` |"), "{md}");
+    assert!(md.contains("Contract (linux-7.0): holds"), "{md}");
+    let bad = fsession_web::markdown(&compute(&State {
+        profile: "fsession-v9-patch05".into(),
+        ..State::default()
+    }));
+    assert!(bad.contains("**violated**\n\n- "), "{bad}");
+}

@@ -273,6 +273,22 @@ test("script mount: a host element becomes the widget, the host page keeps its s
   await page.close();
 });
 
+test("phone-sized viewport: one column, the page itself does not scroll sideways", async () => {
+  const page = await ctx.newPage();
+  await page.setViewportSize({ width: 390, height: 844 });
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e}`));
+  await page.goto(base);
+  await page.waitForSelector("#listing tr", { timeout: 20000 });
+  const box = async (sel) => (await page.locator(sel).boundingBox());
+  const input = await box("section.input");
+  const views = await box("section.views");
+  assert.ok(views.y >= input.y + input.height - 1, "the views come below the input");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `the page is ${overflow}px wider than the phone`);
+  await page.screenshot({ path: path.join(artifacts, "phone.png") });
+  await page.close();
+});
+
 test("the gzipped wasm stays under the 600 KB budget", () => {
   const wasm = fs.readFileSync(path.join(dist, "web_bg.wasm"));
   const gz = zlib.gzipSync(wasm, { level: 9 }).length;

@@ -1,0 +1,271 @@
+//! The views, as functions of a [`View`]: links, programs before and after fixups, the
+//! trampoline listing, the frame (table and drawing), what each program sees, and a comparison
+//! of two views. Shared by the playground and the docs widget.
+
+use crate::model::{self, View};
+use crate::{compare, explain};
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+/// Arrow keys move the selection in a listing (one tab stop); other keys are left alone.
+pub(crate) fn listing_keys(view: &View, selected: &UseStateHandle<Option<usize>>) -> Callback<KeyboardEvent> {
+    let n = view.report.as_ref().map(|r| r.listing.len()).unwrap_or(0);
+    let targets = model::branch_targets(view);
+    let sel = selected.clone();
+    Callback::from(move |e: KeyboardEvent| {
+        let cur = (*sel).unwrap_or(0);
+        match e.key().as_str() {
+            "Enter" => {
+                if let Some(Some(t)) = (*sel).and_then(|i| targets.get(i)) {
+                    e.prevent_default();
+                    follow(&sel, *t);
+                }
+            }
+            "ArrowDown" if n > 0 => {
+                e.prevent_default();
+                sel.set(Some(if (*sel).is_none() { 0 } else { (cur + 1).min(n - 1) }));
+            }
+            "ArrowUp" if n > 0 => {
+                e.prevent_default();
+                sel.set(Some(cur.saturating_sub(1)));
+            }
+            _ => {}
+        }
+    })
+}
+
+/// Selects listing line `to` and scrolls it into view.
+pub(crate) fn follow(sel: &UseStateHandle<Option<usize>>, to: usize) {
+    sel.set(Some(to));
+    if let Some(row) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector_all("#listing tr").ok())
+        .and_then(|rows| rows.item(to as u32))
+    {
+        if let Ok(el) = row.dyn_into::<web_sys::Element>() {
+            el.scroll_into_view_with_bool(false);
+        }
+    }
+}
+
+/// The frame slots the selected listing line reads, writes or addresses.
+pub(crate) fn selected_slots(view: &View, selected: Option<usize>) -> Vec<String> {
+    match (&view.report, selected) {
+        (Some(r), Some(i)) => r
+            .listing
+            .get(i)
+            .map(|l| model::slot_names(&l.slots))
+            .unwrap_or_default(),
+        _ => vec![],
+    }
+}
+
+pub(crate) fn links(v: &View) -> Html {
+    let Some(r) = &v.report else { return html! {} };
+    let t = &r.check.trampoline;
+    let list = |name: &str, l: &Vec<fsession_core::kernel::link::ListEntry>| {
+        html! { <tr><th>{name.to_string()}</th><td>{l.len()}</td><td>{ l.iter().map(|e| format!("{}{} ({})", e.link.name, if e.shadow {"'"} else {""}, e.link.attach)).collect::<Vec<_>>().join(", ") }</td></tr> }
+    };
+    html! {
+        <div id="links"><h2>{"Links"}</h2>
+            <table><tbody>
+                { list("fentry", &t.fentry) }{ list("fexit", &t.fexit) }{ list("fmod_ret", &t.fmod_ret) }
+            </tbody></table>
+            <p>{ format!("profile {}: {}/{} slots, {} fsession ({} with cookies), flags {}", v.profile, t.slots_used, r.check.profile.max_tramp_links, t.fsession_cnt, t.fsession_cookie_cnt, v.flags) }</p>
+            <ul class="ops">{ for r.check.link_ops.iter().map(|o| html!{ <li class={if o.result.is_ok() {"ok"} else {"error"}}>{ format!("{} {}: {}", o.op, o.program, match &o.result { Ok(()) => "ok".to_string(), Err(e) => e.to_string() }) }</li> }) }</ul>
+        </div>
+    }
+}
+
+pub(crate) fn programs(v: &View) -> Html {
+    html! {
+        <div id="programs"><h2>{"Programs before and after fixups"}</h2>
+        { for v.programs.iter().map(|p| html! {
+            <div class="prog">
+                <h3>{ format!("{} ({})", p.name, p.attach) }<span class={if p.rejected {"error"} else {"ok"}}>{ format!(" {}", p.verdict) }</span></h3>
+                <table class="side"><tbody>
+                { for p.rows.iter().map(|r| html! {
+                    <tr class={if r.note.is_empty() {""} else {"fixed"}}>
+                        <td class="idx">{ r.before.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
+                        <td class="code" title={ r.before.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                        <td class="idx">{ r.after.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
+                        <td class="code" title={ r.after.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.after.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                        <td class="note">{ r.note.clone() }</td>
+                    </tr> }) }
+                </tbody></table>
+            </div> }) }
+        </div>
+    }
+}
+
+pub(crate) fn listing(
+    v: &View,
+    bytes: bool,
+    att: bool,
+    selected: Option<usize>,
+    sel: &UseStateHandle<Option<usize>>,
+    slot: Option<&str>,
+    on_key: Callback<KeyboardEvent>,
+) -> Html {
+    let Some(r) = &v.report else { return html! {} };
+    let targets = model::branch_targets(v);
+    // One handler for the whole table (rows carry data-i, jump buttons data-to): a listing has
+    // hundreds of rows, and a closure per row would be replaced on every render.
+    let on_click = {
+        let sel = sel.clone();
+        Callback::from(move |e: MouseEvent| {
+            let Some(target) = e.target_dyn_into::<web_sys::Element>() else {
+                return;
+            };
+            let index = |el: Option<web_sys::Element>, attr: &str| {
+                el.and_then(|x| x.get_attribute(attr))
+                    .and_then(|v| v.parse::<usize>().ok())
+            };
+            if let Some(to) = index(target.closest("button.follow").ok().flatten(), "data-to") {
+                follow(&sel, to);
+            } else if let Some(i) = index(target.closest("tr").ok().flatten(), "data-i") {
+                sel.set(Some(i));
+            }
+        })
+    };
+    let body = match &r.encoded {
+        Err(e) => html! { <p id="no-trampoline">{ format!("no trampoline: {e}") }</p> },
+        Ok(enc) => html! {
+            <>
+            <p>{ format!("{} bytes of code, {} mode, frame {} bytes", enc.bytes.len(), if enc.jmp_mode {"jmp"} else {"call"}, enc.layout.stack_size) }</p>
+            <table id="listing" tabindex="0" onkeydown={on_key} onclick={on_click}><tbody>
+            { for r.listing.iter().enumerate().map(|(i, l)| {
+                let jump = targets.get(i).copied().flatten().map(|t| html! {
+                    <button class="follow" tabindex="-1" title="follow the jump (Enter)" data-to={t.to_string()}>{ format!("→ {}", r.listing[t].offset) }</button>
+                });
+                let touches = slot.is_some_and(|x| model::slot_names(&l.slots).iter().any(|n| n == x));
+                html! { <tr class={if selected == Some(i) {"sel"} else if touches {"hit"} else {""}} data-i={i.to_string()}>
+                    <td class="off">{ l.offset }</td>
+                    if bytes { <td class="hex">{ l.hex.clone() }</td> }
+                    <td class="code" title={explain::x86(&l.text, att)}>{ l.text.clone() }</td>
+                    <td class="role">{ l.role.clone() }{ for jump }</td>
+                    <td class="slots">{ if touches { format!("▶ {}", l.slots) } else { l.slots.clone() } }</td>
+                </tr> } }) }
+            </tbody></table>
+            <p id="explain" class="explain" aria-live="polite">{
+                match selected.and_then(|i| r.listing.get(i)) {
+                    Some(l) => format!("{}: {}", l.offset, explain::x86(&l.text, att)),
+                    None => "Select a line (click, or focus the listing and use the arrow keys; Enter follows a jump) to explain it and mark its frame slots.".to_string(),
+                }
+            }</p>
+            </>
+        },
+    };
+    html! { <div id="trampoline"><h2>{"Trampoline"}</h2>{ body }</div> }
+}
+
+/// The frame as a table (and a drawing). `pick` makes the slot names buttons that select the
+/// slot, marking the listing lines that touch it.
+pub(crate) fn layout(v: &View, selected_slots: &[String], pick: Option<Callback<String>>) -> Html {
+    let Some(Ok(enc)) = v.report.as_ref().map(|r| &r.encoded) else {
+        return html! {};
+    };
+    let name = |n: &str, hit: bool| {
+        let label = if hit { format!("▶ {n}") } else { n.to_string() };
+        match &pick {
+            Some(cb) => {
+                let (cb, n) = (cb.clone(), n.to_string());
+                html! { <button class="slotpick" title="mark the instructions that touch this slot" onclick={Callback::from(move |_| cb.emit(n.clone()))}>{ label }</button> }
+            }
+            None => html! { label },
+        }
+    };
+    html! {
+        <div id="frame"><h2>{"Stack frame"}</h2>
+            { drawing(&enc.layout, selected_slots) }
+            <table id="layout"><thead><tr><th>{"slot"}</th><th>{"rbp offset"}</th><th>{"size"}</th><th>{"ctx"}</th><th>{"condition"}</th></tr></thead><tbody>
+            { for by_address(&enc.layout).into_iter().map(|s| {
+                let hit = selected_slots.iter().any(|x| x == &s.name);
+                html! { <tr class={if hit {"hit"} else {""}}>
+                    <td>{ name(&s.name, hit) }</td><td>{ format!("{:+}", s.rbp_off) }</td><td>{ s.size }</td>
+                    <td>{ s.ctx.clone().unwrap_or_default() }</td><td>{ s.condition.clone() }</td>
+                </tr> } }) }
+            </tbody></table>
+        </div>
+    }
+}
+
+/// The frame's slots, highest address first.
+pub(crate) fn by_address(
+    layout: &fsession_core::tramp::layout::FrameLayout,
+) -> Vec<&fsession_core::tramp::layout::Slot> {
+    let mut v: Vec<_> = layout.slots.iter().collect();
+    v.sort_by_key(|s| std::cmp::Reverse(s.rbp_off));
+    v
+}
+
+/// The frame drawn to scale, highest address on top: one box per slot, 8 bytes per unit.
+pub(crate) fn drawing(layout: &fsession_core::tramp::layout::FrameLayout, hits: &[String]) -> Html {
+    html! {
+        <div class="stack" aria-hidden="true">
+            { for by_address(layout).into_iter().map(|s| {
+                let hit = hits.iter().any(|x| x == &s.name);
+                let units = s.size.div_ceil(8).max(1);
+                html! { <div class={if hit {"cell hit"} else {"cell"}} style={format!("height: {}em", 1.4 * units as f32)}>
+                    <span class="off">{ format!("rbp{:+}", s.rbp_off) }</span>{ format!(" {}{}", if hit {"▶ "} else {""}, s.name) }
+                </div> } }) }
+            <div class="cell rsp">{ format!("rsp = rbp-{}", layout.stack_size) }</div>
+        </div>
+    }
+}
+
+pub(crate) fn sees(v: &View) -> Html {
+    let Some(r) = &v.report else { return html! {} };
+    let Ok(enc) = &r.encoded else { return html! {} };
+    let holds = r.contract.holds();
+    html! {
+        <div id="sees"><h2>{"What each program sees"}</h2>
+            <table><thead><tr><th>{"program"}</th><th>{"pass"}</th><th>{"ctx[-1]"}</th><th>{"nr_args"}</th><th>{"cookie"}</th><th>{"is_return"}</th></tr></thead><tbody>
+            { for enc.invocations.iter().zip(&r.contract.lines).map(|(i, l)| html! { <tr>
+                <td>{ i.prog.clone() }</td><td>{ format!("{:?}", i.pass).to_lowercase() }</td><td>{ format!("{:#x}", i.func_meta) }</td>
+                <td>{ l.nr_args }</td><td>{ l.cookie_index.map(|c| format!("ctx[-{c}]")).unwrap_or("-".into()) }</td>
+                <td>{ l.is_return.map(|b| (b as u8).to_string()).unwrap_or("-".into()) }</td></tr> }) }
+            </tbody></table>
+            <div id="contract" class={if holds {"ok"} else {"error"}}>
+                { if holds { format!("contract ({}): holds for every program and pass", v.profile) } else { format!("contract ({}): VIOLATED", v.profile) } }
+                <ul>{ for r.contract.lines.iter().flat_map(|l| l.problems.iter()).map(|p| html!{ <li>{p.clone()}</li> }) }</ul>
+            </div>
+        </div>
+    }
+}
+
+pub(crate) fn comparison(a: &View, b: &View, bytes: bool) -> Html {
+    let c = compare::compare(a, b);
+    let cell = |x: &Option<String>| x.clone().unwrap_or_else(|| "—".into());
+    let keyed = |id: &str, title: &str, rows: &[compare::KeyedRow]| {
+        html! {
+            <>
+            <h3>{ title.to_string() }</h3>
+            <table id={id.to_string()}><thead><tr><th></th><th>{""}</th><th>{ a.profile.clone() }</th><th>{ b.profile.clone() }</th></tr></thead><tbody>
+            { for rows.iter().map(|r| html! { <tr class={if r.mark == compare::Mark::Same {""} else {"diff"}}>
+                <td class="mark">{ r.mark.sign() }</td><td>{ r.key.clone() }</td><td>{ cell(&r.a) }</td><td>{ cell(&r.b) }</td></tr> }) }
+            </tbody></table>
+            </>
+        }
+    };
+    let verdict = |h: bool| if h { "holds" } else { "VIOLATED" };
+    html! {
+        <div id="compare"><h2>{ format!("Compare: {} vs {}", a.profile, b.profile) }</h2>
+            <p class={if c.contract.0 && c.contract.1 {"ok"} else {"error"}}>{ format!(
+                "{} differing rows; contract {} under {}, {} under {}. Marks: - only in {}, + only in {}, ≠ changed.",
+                c.differences(), verdict(c.contract.0), a.profile, verdict(c.contract.1), b.profile, a.profile, b.profile) }</p>
+            { keyed("compare-sees", "ctx[-1] per program and pass", &c.sees) }
+            { keyed("compare-slots", "Stack frame slots", &c.slots) }
+            <h3>{"Trampoline (aligned by instruction text; ≠ where the bytes differ)"}</h3>
+            <table id="compare-listing"><thead><tr><th></th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ a.profile.clone() }</th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ b.profile.clone() }</th></tr></thead><tbody>
+            { for c.listing.iter().map(|r| {
+                let side = |x: &Option<(usize, String, String)>| match x {
+                    Some((o, h, t)) => html! { <><td class="off">{ *o }</td>if bytes {<td class="hex">{ h.clone() }</td>}<td class="code">{ t.clone() }</td></> },
+                    None => html! { <><td></td>if bytes {<td></td>}<td></td></> },
+                };
+                html! { <tr class={if r.mark == compare::Mark::Same {""} else {"diff"}}><td class="mark">{ r.mark.sign() }</td>{ side(&r.a) }{ side(&r.b) }</tr> }
+            }) }
+            </tbody></table>
+        </div>
+    }
+}

@@ -74,16 +74,18 @@ pub fn app() -> Html {
     let init = use_memo((), |_| initial());
     let state = use_reducer(|| Shared(init.0.clone()));
     let selected = use_state(|| None::<usize>);
-    let view = use_memo(state.0.clone(), compute);
-    let other = use_memo(state.0.clone(), |s| {
-        (!s.compare.is_empty()).then(|| {
-            compute(&State {
-                profile: s.compare.clone(),
-                compare: String::new(),
-                ..s.clone()
-            })
-        })
+    // Each side is keyed on only what it depends on: changing the compared profile leaves the
+    // main view alone, and the compared view is the main state under the other profile.
+    let main_state = State {
+        compare: String::new(),
+        ..state.0.clone()
+    };
+    let other_state = (!state.0.compare.is_empty()).then(|| State {
+        profile: state.0.compare.clone(),
+        ..main_state.clone()
     });
+    let view = use_memo(main_state, compute);
+    let other = use_memo(other_state, |s| s.as_ref().map(compute));
     {
         let frag = state.0.to_fragment();
         use_effect_with(frag, |f| {

@@ -1,42 +1,66 @@
 //! The playground component: its state reducer, the header controls, the structured program
 //! controls and the page layout.
 
-use crate::model::{compute, markdown};
+use crate::model::{compute, markdown, View};
 use crate::state::State;
-use crate::views::{comparison, layout, links, listing, listing_keys, programs, sees, selected_slots};
+use crate::views::{comparison, layout, links, listing, listing_keys, programs, sees, selected_slots, ListingStyle};
+use crate::virt::Rows;
 use crate::{edit, GALLERY};
+use fsession_core::kernel::profile::{Mitigations, TrampolineMode};
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
 /// Changes to the state.
 pub enum Action {
-    /// New scenario text.
+    /// New scenario text from a control (the editor is given the text).
     Scenario(String),
+    /// New scenario text typed into the editor (which already shows it).
+    Typed(String),
     /// Profile override ("" = the scenario's).
     Profile(String),
     /// AT&T syntax.
     Att(bool),
     /// Show bytes.
     Bytes(bool),
-    /// Profile to compare with ("" = none).
+    /// Profile to compare with ("" = the same).
     Compare(String),
+    /// Scenario to compare with ("" = the same).
+    CompareScenario(String),
+    /// Trampoline mode override ("" = none).
+    Mode(String),
+    /// Mitigations override (`None` = the profile's).
+    Mitigations(Option<Mitigations>),
+    /// BPF programs in the conformance syntax.
+    Conformance(bool),
 }
 
+/// The state, and how many times the scenario text came from somewhere other than the editor:
+/// the editor is written only when that changes, never while the user types into it.
 #[derive(Clone, PartialEq)]
-struct Shared(State);
+struct Shared(State, u32);
 
 impl Reducible for Shared {
     type Action = Action;
-    fn reduce(self: std::rc::Rc<Self>, a: Action) -> std::rc::Rc<Self> {
+    fn reduce(self: Rc<Self>, a: Action) -> Rc<Self> {
         let mut s = self.0.clone();
+        let mut pushed = self.1;
         match a {
-            Action::Scenario(t) => s.scenario = t,
+            Action::Scenario(t) => {
+                s.scenario = t;
+                pushed = pushed.wrapping_add(1);
+            }
+            Action::Typed(t) => s.scenario = t,
             Action::Profile(p) => s.profile = p,
             Action::Att(v) => s.att = v,
             Action::Bytes(v) => s.bytes = v,
             Action::Compare(p) => s.compare = p,
+            Action::CompareScenario(t) => s.compare_scenario = t,
+            Action::Mode(m) => s.mode = m,
+            Action::Mitigations(m) => s.mitigations = m,
+            Action::Conformance(v) => s.conformance = v,
         }
-        std::rc::Rc::new(Shared(s))
+        Rc::new(Shared(s, pushed))
     }
 }
 
@@ -68,38 +92,100 @@ fn on_checked(state: &UseReducerHandle<Shared>, action: fn(bool) -> Action) -> C
     Callback::from(move |e: Event| s.dispatch(action(e.target_unchecked_into::<web_sys::HtmlInputElement>().checked())))
 }
 
+/// Work scheduled to run after the next frame is painted (`requestAnimationFrame`, then a
+/// task); dropping it before then cancels it.
+struct AfterPaint {
+    cancelled: Rc<std::cell::Cell<bool>>,
+    /// The frame callback and its request id (cancelled on drop, before the closure is freed).
+    frame: Option<(Closure<dyn FnMut()>, i32)>,
+}
+
+impl Drop for AfterPaint {
+    fn drop(&mut self) {
+        self.cancelled.set(true);
+        if let (Some((_, id)), Some(w)) = (&self.frame, web_sys::window()) {
+            let _ = w.cancel_animation_frame(*id);
+        }
+    }
+}
+
+fn after_paint(f: impl FnOnce() + 'static) -> AfterPaint {
+    let cancelled = Rc::new(std::cell::Cell::new(false));
+    let Some(w) = web_sys::window() else {
+        return AfterPaint { cancelled, frame: None };
+    };
+    let task = {
+        let cancelled = cancelled.clone();
+        Closure::once_into_js(move || {
+            if !cancelled.get() {
+                f()
+            }
+        })
+    };
+    let frame = {
+        let w = w.clone();
+        Closure::<dyn FnMut()>::new(move || {
+            let _ = w.set_timeout_with_callback(task.unchecked_ref());
+        })
+    };
+    let frame = w
+        .request_animation_frame(frame.as_ref().unchecked_ref())
+        .ok()
+        .map(|id| (frame, id));
+    AfterPaint { cancelled, frame }
+}
+
+/// The gallery entry whose text this is, if any.
+fn gallery_index(text: &str) -> Option<usize> {
+    GALLERY.iter().position(|(_, t)| *t == text)
+}
+
 /// The playground.
 #[function_component(App)]
 pub fn app() -> Html {
     let init = use_memo((), |_| initial());
-    let state = use_reducer(|| Shared(init.0.clone()));
-    let selected = use_state(|| None::<usize>);
-    // Each side is keyed on only what it depends on: changing the compared profile leaves the
-    // main view alone, and the compared view is the main state under the other profile.
-    let main_state = State {
-        compare: String::new(),
-        ..state.0.clone()
-    };
-    let other_state = (!state.0.compare.is_empty()).then(|| State {
-        profile: state.0.compare.clone(),
-        ..main_state.clone()
+    let phone = use_memo((), |_| {
+        web_sys::window()
+            .and_then(|w| w.match_media("(max-width: 600px)").ok().flatten())
+            .is_some_and(|m| m.matches())
     });
-    let view = use_memo(main_state, compute);
-    let other = use_memo(other_state, |s| s.as_ref().map(compute));
+    let state = use_reducer(|| Shared(init.0.clone(), 0));
+    // The editor is not controlled: Yew would read its whole text back on every render.
+    let editor = use_node_ref();
     {
-        let frag = state.0.to_fragment();
-        use_effect_with(frag, |f| {
-            if let Some(w) = web_sys::window() {
-                if let Ok(h) = w.history() {
-                    let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("#{f}")));
+        let (editor, text) = (editor.clone(), state.0.scenario.clone());
+        use_effect_with(state.1, move |_| {
+            if let Some(ta) = editor.cast::<web_sys::HtmlTextAreaElement>() {
+                if ta.value() != text {
+                    ta.set_value(&text);
                 }
             }
         });
     }
+    let selected = use_state(|| None::<usize>);
+    // Each side is keyed on only what it depends on: changing the compared profile leaves the
+    // main view alone, and the compared view is the main state under the other profile.
+    let main_state = state.0.main();
+    let other_state = state.0.compared();
+    let view = use_memo(main_state, compute);
+    let other = use_memo(other_state, |s| s.as_ref().map(compute));
+    // The link follows the state: encoded and written after the next frame is painted, so it
+    // never delays the view (a newer state cancels a pending write).
+    use_effect_with(state.0.clone(), |s| {
+        let pending = after_paint({
+            let s = s.clone();
+            move || {
+                if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+                    let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("#{}", s.to_fragment())));
+                }
+            }
+        });
+        move || drop(pending)
+    });
     let on_text = {
         let s = state.clone();
         Callback::from(move |e: InputEvent| {
-            s.dispatch(Action::Scenario(
+            s.dispatch(Action::Typed(
                 e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value(),
             ))
         })
@@ -122,22 +208,46 @@ pub fn app() -> Html {
     };
     let on_att = on_checked(&state, Action::Att);
     let on_bytes = on_checked(&state, Action::Bytes);
+    let on_conformance = {
+        let s = state.clone();
+        Callback::from(move |e: Event| {
+            s.dispatch(Action::Conformance(
+                e.target_unchecked_into::<web_sys::HtmlSelectElement>().value() == "conformance",
+            ))
+        })
+    };
+    let on_compare_scenario = {
+        let s = state.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            let text = match v.as_str() {
+                "" => String::new(),
+                // The current text, frozen: edits on the left are then compared with it.
+                "snapshot" => s.0.scenario.clone(),
+                i => match i.parse::<usize>().ok().and_then(|i| GALLERY.get(i)) {
+                    Some((_, t)) => t.to_string(),
+                    None => return,
+                },
+            };
+            s.dispatch(Action::CompareScenario(text))
+        })
+    };
     let copy_link = {
-        let f = state.0.to_fragment();
+        let s = state.clone();
         Callback::from(move |_| {
             if let Some(w) = web_sys::window() {
                 let href = w.location().href().unwrap_or_default();
                 let base = href.split('#').next().unwrap_or("").to_string();
-                copy(format!("{base}#{f}"));
+                copy(format!("{base}#{}", s.0.to_fragment()));
             }
         })
     };
     let copy_md = {
-        let md = markdown(&view);
-        Callback::from(move |_| copy(md.clone()))
+        let view = view.clone();
+        Callback::from(move |_| copy(markdown(&view)))
     };
     let on_key = listing_keys(&view, &selected);
-    let profiles = fsession_core::kernel::profile::Profile::shipped();
+    let profiles = fsession_core::kernel::profile::Profile::shipped_ref();
     let slot = use_state(|| None::<String>);
     let edit_error = use_state(|| None::<String>);
     let sel_slots = match (*selected, &*slot) {
@@ -151,107 +261,241 @@ pub fn app() -> Html {
             slot.set(Some(n));
         })
     };
+    let all = use_state(|| false);
+    let on_all = {
+        let all = all.clone();
+        Callback::from(move |e: Event| all.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().checked()))
+    };
     let slot_mark = if selected.is_none() { (*slot).clone() } else { None };
+    let gallery = gallery_index(&state.0.scenario);
+    let compare_gallery = gallery_index(&state.0.compare_scenario);
     html! {
         <div class="app">
             <header>
                 <h1>{"fsession-lab"}</h1>
                 <span class="tag">{"how the kernel turns BPF programs into an fsession trampoline"}</span>
                 <label>{"example "}<select id="gallery" onchange={on_gallery}>
-                    { for GALLERY.iter().enumerate().map(|(i, (n, _))| html!{ <option value={i.to_string()} selected={GALLERY[i].1 == state.0.scenario}>{*n}</option> }) }
+                    if gallery.is_none() { <option value="" selected=true disabled=true>{"(edited)"}</option> }
+                    { for GALLERY.iter().enumerate().map(|(i, (n, _))| html!{ <option value={i.to_string()} selected={gallery == Some(i)}>{*n}</option> }) }
                 </select></label>
                 <label>{"profile "}<select id="profile" onchange={on_profile}>
                     <option value="" selected={state.0.profile.is_empty()}>{"(the scenario's)"}</option>
                     { for profiles.iter().map(|p| html!{ <option value={p.name.clone()} selected={state.0.profile == p.name}>{p.name.clone()}</option> }) }
                 </select></label>
-                <label>{"compare with "}<select id="compare" onchange={on_compare}>
-                    <option value="" selected={state.0.compare.is_empty()}>{"(nothing)"}</option>
-                    { for profiles.iter().map(|p| html!{ <option value={p.name.clone()} selected={state.0.compare == p.name}>{p.name.clone()}</option> }) }
+                <label>{"BPF syntax "}<select id="bpf-syntax" onchange={on_conformance}>
+                    <option value="kernel" selected={!state.0.conformance}>{"kernel"}</option>
+                    <option value="conformance" selected={state.0.conformance}>{"conformance"}</option>
                 </select></label>
                 <label><input id="att" type="checkbox" checked={state.0.att} onchange={on_att}/>{" AT&T"}</label>
                 <label><input id="bytes" type="checkbox" checked={state.0.bytes} onchange={on_bytes}/>{" bytes"}</label>
+                <label title="render every row of the long tables (for find-in-page and printing; slower)"><input id="all-rows" type="checkbox" checked={*all} onchange={on_all}/>{" every row"}</label>
                 <button id="copy-link" onclick={copy_link}>{"Copy link"}</button>
                 <button id="copy-md" onclick={copy_md}>{"Copy as Markdown"}</button>
+                <span class="compare-controls">
+                    <label>{"compare with profile "}<select id="compare" onchange={on_compare}>
+                        <option value="" selected={state.0.compare.is_empty()}>{ if state.0.compare_scenario.is_empty() {"(nothing)"} else {"(the same)"} }</option>
+                        { for profiles.iter().map(|p| html!{ <option value={p.name.clone()} selected={state.0.compare == p.name}>{p.name.clone()}</option> }) }
+                    </select></label>
+                    <label>{" and scenario "}<select id="compare-scenario" onchange={on_compare_scenario}>
+                        <option value="" selected={state.0.compare_scenario.is_empty()}>{"(the same)"}</option>
+                        <option value="snapshot" title="freeze the current text as the other side, then edit this one">{"a copy of this one, as it is now"}</option>
+                        if !state.0.compare_scenario.is_empty() && compare_gallery.is_none() { <option value="kept" selected=true disabled=true>{"(the copy in the link)"}</option> }
+                        { for GALLERY.iter().enumerate().map(|(i, (n, _))| html!{ <option value={i.to_string()} selected={compare_gallery == Some(i)}>{*n}</option> }) }
+                    </select></label>
+                </span>
             </header>
             if let Some(m) = &init.1 { <div class="error" id="link-error">{m.clone()}</div> }
             <main>
                 <section class="input">
-                    <h2>{"Scenario"}</h2>
-                    { controls(&state, &edit_error) }
-                    <textarea id="scenario" spellcheck="false" value={state.0.scenario.clone()} oninput={on_text}/>
+                    // On a phone the page is a read-only stack: the views first, the editor
+                    // folded away below them until asked for.
+                    <details id="editor" open={!*phone}>
+                        <summary><h2>{"Scenario"}</h2><span class="when-closed">{" (tap to edit)"}</span></summary>
+                        { trampoline_options(&state, &view) }
+                        { controls(&state, &edit_error, *all) }
+                        <textarea id="scenario" ref={editor} aria-label="scenario (TOML)" spellcheck="false" oninput={on_text}/>
+                    </details>
                     <ul id="errors" class="errors">
                         { for view.errors.iter().map(|e| html!{ <li class="error">{ if e.line > 0 { format!("line {}: {}", e.line, e.message) } else { e.message.clone() } }</li> }) }
                     </ul>
                 </section>
                 <section class="views">
-                    if let Some(b) = other.as_ref() { { comparison(&view, b, state.0.bytes) } }
+                    if let Some(b) = other.as_ref() {
+                        if state.0.compare_scenario.is_empty() {
+                            { comparison(&view, b, (&view.profile, &b.profile), state.0.bytes) }
+                        } else {
+                            { comparison(&view, b, (&format!("this scenario ({})", view.profile), &format!("the other scenario ({})", b.profile)), state.0.bytes) }
+                        }
+                    }
                     { links(&view) }
-                    { programs(&view) }
-                    { listing(&view, state.0.bytes, state.0.att, *selected, &selected, slot_mark.as_deref(), on_key) }
+                    { programs(&view, *all) }
+                    { listing(&view, ListingStyle { bytes: state.0.bytes, att: state.0.att, all: *all }, *selected, &selected, slot_mark.as_deref(), on_key) }
                     { layout(&view, &sel_slots, Some(pick_slot)) }
-                    { sees(&view) }
+                    { sees(&view, *all) }
                 </section>
             </main>
         </div>
     }
 }
 
-/// Structured controls over the scenario text: the prototype, and per program its attach
-/// type, order and removal; a new program. Each edits the text (comments survive).
-fn controls(state: &UseReducerHandle<Shared>, error: &UseStateHandle<Option<String>>) -> Html {
-    let text = state.0.scenario.clone();
-    let apply = {
-        let (s, error) = (state.clone(), error.clone());
-        move |r: Result<String, String>| match r {
-            Ok(t) => {
-                error.set(None);
-                s.dispatch(Action::Scenario(t))
-            }
-            Err(e) => error.set(Some(e)),
-        }
+/// The trampoline's mode and mitigations as inputs: each shows the value in use (the
+/// profile's, or the scenario's mode) until the user sets it.
+fn trampoline_options(state: &UseReducerHandle<Shared>, view: &View) -> Html {
+    let used = view.report.as_ref().map(|r| &r.check.profile);
+    let mode = used.map(|p| p.mode);
+    let mit = used.map(|p| p.mitigations).unwrap_or_default();
+    let on_mode = on_value(state, Action::Mode);
+    let toggle = |label: &'static str,
+                  title: &'static str,
+                  get: fn(&Mitigations) -> bool,
+                  set: fn(&mut Mitigations, bool)| {
+        let s = state.clone();
+        let on = Callback::from(move |e: Event| {
+            let mut m = s.0.mitigations.unwrap_or(mit);
+            set(&mut m, e.target_unchecked_into::<web_sys::HtmlInputElement>().checked());
+            s.dispatch(Action::Mitigations(Some(m)))
+        });
+        html! { <label title={title}><input type="checkbox" data-mitigation={label} checked={get(&mit)} onchange={on}/>{ format!(" {label}") }</label> }
     };
-    let on_proto = {
-        let (apply, text) = (apply.clone(), text.clone());
-        Callback::from(move |e: Event| {
-            apply(edit::set_prototype(
-                &text,
-                &e.target_unchecked_into::<web_sys::HtmlInputElement>().value(),
-            ))
+    let reset = {
+        let s = state.clone();
+        Callback::from(move |_| {
+            s.dispatch(Action::Mode(String::new()));
+            s.dispatch(Action::Mitigations(None));
         })
     };
-    let progs = edit::programs(&text);
-    let n = progs.len();
-    let add = {
-        let (apply, text) = (apply.clone(), text.clone());
-        Callback::from(move |_| apply(edit::add_program(&text, "fentry")))
+    let overridden = !state.0.mode.is_empty() || state.0.mitigations.is_some();
+    let name = |m: TrampolineMode| match m {
+        TrampolineMode::Call => "call",
+        TrampolineMode::Jmp => "jmp",
     };
     html! {
+        <div id="tramp-options">
+            <label title="how the patched function enters the trampoline">{"mode "}<select id="mode" onchange={on_mode}>
+                <option value="" selected={state.0.mode.is_empty()}>{ format!("{} (as given)", mode.map(name).unwrap_or("-")) }</option>
+                <option value="call" selected={state.0.mode == "call"}>{"call"}</option>
+                <option value="jmp" selected={state.0.mode == "jmp"}>{"jmp"}</option>
+            </select></label>
+            { toggle("return thunk", "returns go through jmp __x86_return_thunk", |m| m.return_thunk, |m, v| m.return_thunk = v) }
+            { toggle("SLS", "int3 after ret and jmp (straight-line speculation)", |m| m.sls, |m, v| m.sls = v) }
+            { toggle("IBT", "endbr64 at the trampoline's entry", |m| m.ibt, |m, v| m.ibt = v) }
+            { toggle("call depth", "call-depth accounting before calls", |m| m.call_depth, |m, v| m.call_depth = v) }
+            if overridden { <button id="options-reset" onclick={reset} title="use the profile's mode and mitigations again">{"as the profile"}</button> }
+        </div>
+    }
+}
+
+/// Structured controls over the scenario text: the prototype, and per program its attach
+/// type, attach cookie, syntax, order and removal; a new program. Each edits the text
+/// (comments survive; converting a program's syntax rewrites that program's text). One
+/// handler per event kind serves every row (rows carry their index).
+fn controls(state: &UseReducerHandle<Shared>, error: &UseStateHandle<Option<String>>, all: bool) -> Html {
+    let apply = {
+        let (s, error) = (state.clone(), error.clone());
+        Rc::new(
+            move |f: &dyn Fn(&str) -> Result<String, String>| match f(&s.0.scenario) {
+                Ok(t) => {
+                    error.set(None);
+                    s.dispatch(Action::Scenario(t))
+                }
+                Err(e) => error.set(Some(e)),
+            },
+        )
+    };
+    let on_proto = {
+        let apply = apply.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+            apply(&|t| edit::set_prototype(t, &v))
+        })
+    };
+    let progs = Rc::new(edit::program_lines(&state.0.scenario));
+    let n = progs.len();
+    let add = {
+        let apply = apply.clone();
+        Callback::from(move |_| apply(&|t| edit::add_program(t, "fentry")))
+    };
+    let row_of = |el: &web_sys::Element| {
+        el.closest("tr[data-i]")
+            .ok()
+            .flatten()
+            .and_then(|r| r.get_attribute("data-i"))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let on_click = {
+        let apply = apply.clone();
+        Callback::from(move |e: MouseEvent| {
+            let Some(b) = e
+                .target_dyn_into::<web_sys::Element>()
+                .and_then(|t| t.closest("button[data-act]").ok().flatten())
+            else {
+                return;
+            };
+            let (Some(i), Some(act)) = (row_of(&b), b.get_attribute("data-act")) else {
+                return;
+            };
+            match act.as_str() {
+                "up" => apply(&|t| edit::move_program(t, i, true)),
+                "down" => apply(&|t| edit::move_program(t, i, false)),
+                "remove" => apply(&|t| edit::remove_program(t, i)),
+                _ => {}
+            }
+        })
+    };
+    let on_change = {
+        let apply = apply.clone();
+        Callback::from(move |e: Event| {
+            let Some(el) = e.target_dyn_into::<web_sys::Element>() else {
+                return;
+            };
+            let Some(i) = row_of(&el) else { return };
+            let value = match el.dyn_ref::<web_sys::HtmlSelectElement>() {
+                Some(s) => s.value(),
+                None => el.unchecked_ref::<web_sys::HtmlInputElement>().value(),
+            };
+            match el.get_attribute("data-field").as_deref() {
+                Some("attach") => apply(&|t| edit::set_attach(t, i, &value)),
+                Some("cookie") => apply(&|t| edit::set_cookie(t, i, &value)),
+                Some("syntax") => apply(&|t| edit::convert_syntax(t, i, &value)),
+                _ => {}
+            }
+        })
+    };
+    let row = {
+        let progs = progs.clone();
+        Callback::from(move |i: usize| {
+            let edit::ProgramLine {
+                name,
+                attach,
+                cookie,
+                syntax,
+            } = &progs[i];
+            html! { <tr key={i} class="prog-control" data-i={i.to_string()}>
+                <td>{ name.clone() }</td>
+                <td><select data-field="attach" aria-label={format!("attach type of {name}")}>
+                    { for edit::ATTACH_KINDS.iter().map(|k| html!{ <option value={*k} selected={attach == *k}>{*k}</option> }) }
+                    if !edit::ATTACH_KINDS.contains(&attach.as_str()) { <option value={attach.clone()} selected=true disabled=true>{attach.clone()}</option> }
+                </select></td>
+                <td><input class="cookie" data-field="cookie" type="text" inputmode="numeric" spellcheck="false" placeholder="0"
+                    aria-label={format!("attach cookie of {name}")} title="attach cookie (bpf_get_attach_cookie); Enter applies" value={cookie.clone()}/></td>
+                <td><select data-field="syntax" aria-label={format!("syntax of {name}")} title="converting rewrites the program's text (comments and labels are not kept)">
+                    <option value="kernel" selected={syntax == "kernel"}>{"kernel"}</option>
+                    <option value="conformance" selected={syntax == "conformance"}>{"conformance"}</option>
+                </select></td>
+                <td>
+                    <button data-act="up" title={format!("move {name} up")} disabled={i == 0}>{"↑"}</button>
+                    <button data-act="down" title={format!("move {name} down")} disabled={i + 1 == n}>{"↓"}</button>
+                    <button data-act="remove" title={format!("remove {name}")}>{"✕"}</button>
+                </td>
+            </tr> }
+        })
+    };
+    let head =
+        html! { <tr><th>{"program"}</th><th>{"attach"}</th><th>{"cookie"}</th><th>{"syntax"}</th><th></th></tr> };
+    html! {
         <div id="controls">
-            <label>{"traced function "}<input id="prototype" type="text" spellcheck="false" value={edit::prototype(&text).unwrap_or_default()} onchange={on_proto}/></label>
-            <table><tbody>
-            { for progs.into_iter().enumerate().map(|(i, (name, attach))| {
-                let act = |f: fn(&str, usize) -> Result<String, String>| {
-                    let (apply, text) = (apply.clone(), text.clone());
-                    Callback::from(move |_: MouseEvent| apply(f(&text, i)))
-                };
-                let on_kind = {
-                    let (apply, text) = (apply.clone(), text.clone());
-                    Callback::from(move |e: Event| apply(edit::set_attach(&text, i, &e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())))
-                };
-                html! { <tr class="prog-control">
-                    <td>{ name.clone() }</td>
-                    <td><select aria-label={format!("attach type of {name}")} onchange={on_kind}>
-                        { for edit::ATTACH_KINDS.iter().map(|k| html!{ <option value={*k} selected={attach == *k}>{*k}</option> }) }
-                        if !edit::ATTACH_KINDS.contains(&attach.as_str()) { <option value={attach.clone()} selected=true disabled=true>{attach.clone()}</option> }
-                    </select></td>
-                    <td>
-                        <button title={format!("move {name} up")} disabled={i == 0} onclick={act(|t, i| edit::move_program(t, i, true))}>{"↑"}</button>
-                        <button title={format!("move {name} down")} disabled={i + 1 == n} onclick={act(|t, i| edit::move_program(t, i, false))}>{"↓"}</button>
-                        <button title={format!("remove {name}")} onclick={act(edit::remove_program)}>{"✕"}</button>
-                    </td>
-                </tr> }
-            }) }
-            </tbody></table>
+            <label>{"traced function "}<input id="prototype" type="text" spellcheck="false" value={edit::prototype(&state.0.scenario).unwrap_or_default()} onchange={on_proto}/></label>
+            <Rows id="program-controls" len={n} row={row} head={head} onclick={on_click} onchange={on_change} label="programs" all={all}/>
             <button id="add-program" onclick={add}>{"+ program (fentry)"}</button>
             if let Some(e) = &**error { <p class="error" id="edit-error">{ e.clone() }</p> }
         </div>

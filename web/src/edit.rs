@@ -63,6 +63,36 @@ pub fn programs(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What the program controls show of one program block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramLine {
+    /// `name`.
+    pub name: String,
+    /// `attach`.
+    pub attach: String,
+    /// `cookie` as written ("" when absent).
+    pub cookie: String,
+    /// `syntax` ("kernel" when absent).
+    pub syntax: String,
+}
+
+/// The program blocks as the controls show them.
+pub fn program_lines(text: &str) -> Vec<ProgramLine> {
+    program_blocks(text)
+        .into_iter()
+        .map(|r| {
+            let b = &text[r];
+            let f = |k: &str| field(b, k).map(str::to_string);
+            ProgramLine {
+                name: f("name").unwrap_or_else(|| "?".into()),
+                attach: f("attach").unwrap_or_else(|| "?".into()),
+                cookie: f("cookie").unwrap_or_default(),
+                syntax: f("syntax").unwrap_or_else(|| "kernel".into()),
+            }
+        })
+        .collect()
+}
+
 fn with_newline(s: &str) -> String {
     if s.ends_with('\n') {
         s.to_string()
@@ -162,4 +192,129 @@ fn replace_field(text: &str, range: Range<usize>, key: &str, value: &str) -> Opt
 pub fn prototype(text: &str) -> Option<String> {
     let r = blocks(text).into_iter().find(|(h, _)| h == "[function]")?.1;
     field(&text[r], "prototype").map(str::to_string)
+}
+
+/// A bare (unquoted) value of `key = value` in program `i`'s block (`cookie = 7` gives "7").
+pub fn program_field(text: &str, i: usize, key: &str) -> Option<String> {
+    let r = program_blocks(text).get(i)?.clone();
+    field(&text[r], key).map(str::to_string)
+}
+
+/// Sets (`Some`) or removes (`None`) the line `key = value` of program `i`, with `value`
+/// written as given (quote strings yourself). A new line goes after the `attach` line (or the
+/// header); an existing line keeps its trailing comment.
+fn set_program_line(text: &str, i: usize, key: &str, value: Option<&str>) -> Result<String, String> {
+    let (_, r) = nth(text, i)?;
+    // The program text's lines are not fields (they may contain `=`).
+    let skip = program_text_range(text, i).ok();
+    let mut pos = r.start;
+    let mut after_attach = None;
+    for line in text[r.clone()].split_inclusive('\n') {
+        let next = pos + line.len();
+        if skip.as_ref().is_some_and(|s| pos >= s.start && pos < s.end) {
+            pos = next;
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            if k.trim() == key {
+                return Ok(match value {
+                    None => format!("{}{}", &text[..pos], &text[next..]),
+                    Some(value) => {
+                        let comment = v
+                            .find('#')
+                            .map(|c| format!("  {}", v[c..].trim_end()))
+                            .unwrap_or_default();
+                        let nl = if line.ends_with('\n') { "\n" } else { "" };
+                        format!(
+                            "{}{} = {value}{comment}{nl}{}",
+                            &text[..pos],
+                            k.trim_end(),
+                            &text[next..]
+                        )
+                    }
+                });
+            }
+            if k.trim() == "attach" {
+                after_attach = Some(next);
+            }
+        }
+        pos = next;
+    }
+    let Some(value) = value else {
+        return Ok(text.to_string());
+    };
+    let at =
+        after_attach.unwrap_or_else(|| r.start + text[r.clone()].find('\n').map_or(text[r.clone()].len(), |n| n + 1));
+    let nl = if at > 0 && !text[..at].ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    Ok(format!("{}{nl}{key} = {value}\n{}", &text[..at], &text[at..]))
+}
+
+/// Sets program `i`'s attach cookie (`None` removes it: the cookie is then 0). Accepts decimal
+/// and `0x` hexadecimal, up to u64.
+pub fn set_cookie(text: &str, i: usize, cookie: &str) -> Result<String, String> {
+    let c = cookie.trim();
+    if c.is_empty() {
+        return set_program_line(text, i, "cookie", None);
+    }
+    let v = match c.strip_prefix("0x").or_else(|| c.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => c.parse::<u64>(),
+    }
+    .map_err(|_| format!("'{c}' is not an attach cookie: give a number from 0 to 2^64-1 (decimal or 0x hex)"))?;
+    set_program_line(text, i, "cookie", Some(&v.to_string()))
+}
+
+/// The byte range of program `i`'s `text = """..."""` content.
+fn program_text_range(text: &str, i: usize) -> Result<Range<usize>, String> {
+    let (_, r) = nth(text, i)?;
+    let block = &text[r.clone()];
+    let (q, start) = ["\"\"\"", "'''"]
+        .iter()
+        .filter_map(|q| {
+            let line = block.find("\ntext")?;
+            let open = block[line..].find(q)? + line;
+            Some((*q, open + q.len()))
+        })
+        .min_by_key(|(_, s)| *s)
+        .ok_or_else(|| format!("program #{i} has no multi-line text = \"\"\"...\"\"\""))?;
+    let end = block[start..]
+        .find(q)
+        .map(|e| start + e)
+        .ok_or_else(|| format!("program #{i}'s text is not closed"))?;
+    Ok(r.start + start..r.start + end)
+}
+
+/// Rewrites program `i`'s text in the other syntax (`kernel` or `conformance`) and sets its
+/// `syntax` line. The program is assembled and disassembled, so comments and labels are not
+/// kept (jumps become offsets); a program that does not assemble is left alone, with why.
+pub fn convert_syntax(text: &str, i: usize, to: &str) -> Result<String, String> {
+    use fsession_core::asm::{assemble, disassemble, Syntax};
+    let to_syntax: Syntax = to
+        .parse()
+        .map_err(|_| format!("unknown syntax '{to}' (kernel or conformance)"))?;
+    let from = program_field(text, i, "syntax").unwrap_or_else(|| "kernel".into());
+    if from == to {
+        return Ok(text.to_string());
+    }
+    let from_syntax: Syntax = from
+        .parse()
+        .map_err(|_| format!("program #{i} has an unknown syntax '{from}'"))?;
+    // The TOML parser knows where the text's value is, whatever string form it was written in.
+    let scenario = fsession_core::scenario::Scenario::parse(text)
+        .map_err(|e| format!("fix the scenario first (line {}: {})", e.line, e.message))?;
+    let p = scenario
+        .programs
+        .get(i)
+        .ok_or_else(|| format!("there is no program #{i}"))?;
+    let insns = assemble(p.text.get_ref(), from_syntax)
+        .map_err(|e| format!("program #{i} does not assemble, so it cannot be converted: {e}"))?;
+    let body = disassemble(&insns, to_syntax).map_err(|e| format!("program #{i}: {e}"))?;
+    let span = p.text.span();
+    let out = format!("{}\"\"\"\n{body}\"\"\"{}", &text[..span.start], &text[span.end..]);
+    let value = (to != "kernel").then(|| format!("\"{to}\""));
+    set_program_line(&out, i, "syntax", value.as_deref())
 }

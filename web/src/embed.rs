@@ -3,7 +3,7 @@
 
 use crate::model::compute;
 use crate::state::State;
-use crate::views::{layout, links, listing, listing_keys, programs, sees, selected_slots};
+use crate::views::{layout, links, listing, listing_keys, programs, sees, selected_slots, ListingStyle};
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
@@ -46,11 +46,22 @@ pub fn embed(p: &EmbedProps) -> Html {
     let href = format!("{}#{}", p.playground, p.state.to_fragment());
     let selected_slots = selected_slots(&view, *selected);
     let body = match current.as_str() {
-        "programs" => programs(&view),
+        "programs" => programs(&view, false),
         "frame" => layout(&view, &selected_slots, None),
-        "sees" => sees(&view),
+        "sees" => sees(&view, false),
         "links" => links(&view),
-        _ => listing(&view, p.state.bytes, p.state.att, *selected, &selected, None, on_key),
+        _ => listing(
+            &view,
+            ListingStyle {
+                bytes: p.state.bytes,
+                att: p.state.att,
+                all: false,
+            },
+            *selected,
+            &selected,
+            None,
+            on_key,
+        ),
     };
     html! {
         <div class="fsl-embed">

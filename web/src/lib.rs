@@ -9,6 +9,7 @@ pub mod explain;
 pub mod model;
 pub mod state;
 mod views;
+pub mod virt;
 
 pub use app::App;
 pub use embed::{mount, Embed, EmbedProps, EMBED_VIEWS};

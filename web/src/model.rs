@@ -4,7 +4,7 @@ use crate::state::State;
 use fsession_core::asm::{format_instr, Syntax};
 use fsession_core::isa::{decode_program_internal, Insn};
 use fsession_core::kernel::link::flags;
-use fsession_core::kernel::profile::Profile;
+use fsession_core::kernel::profile::{Profile, TrampolineMode};
 use fsession_core::scenario::Scenario;
 use fsession_core::show::{show, ShowReport};
 use fsession_core::tramp::build::Placement;
@@ -59,12 +59,9 @@ pub struct View {
     pub flags: String,
 }
 
-fn lines(insns: &[Insn]) -> Vec<(usize, String)> {
+fn lines(insns: &[Insn], syntax: Syntax) -> Vec<(usize, String)> {
     match decode_program_internal(insns) {
-        Ok(v) => v
-            .into_iter()
-            .map(|(i, x)| (i, format_instr(&x, Syntax::Kernel)))
-            .collect(),
+        Ok(v) => v.into_iter().map(|(i, x)| (i, format_instr(&x, syntax))).collect(),
         Err(e) => vec![(e.index, e.to_string())],
     }
 }
@@ -87,7 +84,7 @@ pub fn compute(state: &State) -> View {
         profile,
         flags: String::new(),
     };
-    let scenario = match Scenario::parse(&state.scenario) {
+    let mut scenario = match Scenario::parse(&state.scenario) {
         Ok(s) => s,
         Err(e) => {
             return empty(
@@ -104,7 +101,7 @@ pub fn compute(state: &State) -> View {
     } else {
         state.profile.clone()
     };
-    let profile = match Profile::by_name(&pname) {
+    let mut profile = match Profile::by_name(&pname) {
         Ok(p) => p,
         Err(e) => {
             return empty(
@@ -115,6 +112,34 @@ pub fn compute(state: &State) -> View {
                 pname,
             )
         }
+    };
+    // The page's mode and mitigations, when set, win over the scenario's and the profile's.
+    match state.mode.as_str() {
+        "" => {}
+        m => {
+            profile.mode = match m {
+                "call" => TrampolineMode::Call,
+                "jmp" => TrampolineMode::Jmp,
+                _ => {
+                    return empty(
+                        vec![InputError {
+                            line: 0,
+                            message: format!("unknown trampoline mode '{m}' (call or jmp)"),
+                        }],
+                        pname,
+                    )
+                }
+            };
+            scenario.mode = None;
+        }
+    }
+    if let Some(m) = state.mitigations {
+        profile.mitigations = m;
+    }
+    let bpf = if state.conformance {
+        Syntax::Conformance
+    } else {
+        Syntax::Kernel
     };
     let syntax = if state.att { AsmSyntax::Att } else { AsmSyntax::Intel };
     let report = match show(&scenario, &state.scenario, &profile, &Placement::default(), syntax) {
@@ -146,11 +171,11 @@ pub fn compute(state: &State) -> View {
             ),
             _ => ("not loaded".into(), true),
         };
-        let before = lines(&p.program.insns);
+        let before = lines(&p.program.insns, bpf);
         let mut rows = vec![];
         match &p.fixed {
             Some(f) => {
-                let after = lines(&f.insns);
+                let after = lines(&f.insns, bpf);
                 let covered = |j: usize| f.map.iter().any(|r| r.contains(&j));
                 // Instructions the fixups added outside any original's range (none today, but
                 // nothing may be lost) are shown in order, before the next original.

@@ -1,6 +1,10 @@
-//! The playground's state and its URL-fragment encoding: `#v1.` + base64url(JSON). Every
-//! version stays decodable (a test per version).
+//! The playground's state and its URL-fragment encoding. Every version stays decodable (a test
+//! per version):
+//! - `v1.` + base64url(JSON);
+//! - `v2.` + base64url(raw DEFLATE(JSON)), what links are written in now: the default
+//!   scenario's link is about a third of its v1 length.
 
+use fsession_core::kernel::profile::Mitigations;
 use serde::{Deserialize, Serialize};
 
 /// Everything the page shows is a function of this.
@@ -18,9 +22,59 @@ pub struct State {
     /// Show instruction bytes.
     #[serde(rename = "b", default = "yes")]
     pub bytes: bool,
-    /// A second profile to compare with, side by side ("" = no comparison).
+    /// A second profile to compare with, side by side ("" = the same profile; no comparison
+    /// when `compare_scenario` is empty too).
     #[serde(rename = "c", default, skip_serializing_if = "String::is_empty")]
     pub compare: String,
+    /// A second scenario to compare with ("" = the same scenario). Since v2.
+    #[serde(rename = "cs", default, skip_serializing_if = "String::is_empty")]
+    pub compare_scenario: String,
+    /// Trampoline mode override: "" (the scenario's, else the profile's), "call" or "jmp".
+    /// Since v2.
+    #[serde(rename = "m", default, skip_serializing_if = "String::is_empty")]
+    pub mode: String,
+    /// Mitigations override (`None` = the profile's). Since v2.
+    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+    pub mitigations: Option<Mitigations>,
+    /// Show BPF programs in the conformance suite's syntax (else the kernel's). Since v2.
+    #[serde(rename = "y", default, skip_serializing_if = "std::ops::Not::not")]
+    pub conformance: bool,
+}
+
+impl State {
+    /// Whether a comparison is shown.
+    pub fn comparing(&self) -> bool {
+        !self.compare.is_empty() || !self.compare_scenario.is_empty()
+    }
+
+    /// The state of the compared side: the other scenario (if any) under the other profile
+    /// (if any), with the same display options.
+    pub fn compared(&self) -> Option<State> {
+        self.comparing().then(|| State {
+            scenario: if self.compare_scenario.is_empty() {
+                self.scenario.clone()
+            } else {
+                self.compare_scenario.clone()
+            },
+            profile: if self.compare.is_empty() {
+                self.profile.clone()
+            } else {
+                self.compare.clone()
+            },
+            compare: String::new(),
+            compare_scenario: String::new(),
+            ..self.clone()
+        })
+    }
+
+    /// The main side's state alone (without the comparison).
+    pub fn main(&self) -> State {
+        State {
+            compare: String::new(),
+            compare_scenario: String::new(),
+            ..self.clone()
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -38,6 +92,10 @@ impl Default for State {
             att: false,
             bytes: true,
             compare: String::new(),
+            compare_scenario: String::new(),
+            mode: String::new(),
+            mitigations: None,
+            conformance: false,
         }
     }
 }
@@ -79,8 +137,18 @@ pub fn b64_decode(s: &str) -> Result<Vec<u8>, String> {
 }
 
 impl State {
-    /// The URL fragment (without `#`).
+    /// The URL fragment (without `#`), in the newest version (v2).
     pub fn to_fragment(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        format!(
+            "v2.{}",
+            b64_encode(&miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9))
+        )
+    }
+
+    /// The fragment in version 1 (uncompressed JSON), for tools that want to read the state
+    /// without inflating it.
+    pub fn to_fragment_v1(&self) -> String {
         format!(
             "v1.{}",
             b64_encode(serde_json::to_string(self).unwrap_or_default().as_bytes())
@@ -93,11 +161,18 @@ impl State {
         if f.is_empty() {
             return Ok(State::default());
         }
+        let json = |bytes: Vec<u8>| -> Result<State, String> {
+            let text = String::from_utf8(bytes).map_err(|_| "the link is not UTF-8".to_string())?;
+            serde_json::from_str(&text).map_err(|e| format!("the link's state is damaged: {e}"))
+        };
         match f.split_once('.') {
-            Some(("v1", data)) => {
-                let bytes = b64_decode(data)?;
-                let text = String::from_utf8(bytes).map_err(|_| "the link is not UTF-8".to_string())?;
-                serde_json::from_str(&text).map_err(|e| format!("the link's state is damaged: {e}"))
+            Some(("v1", data)) => json(b64_decode(data)?),
+            Some(("v2", data)) => {
+                let packed = b64_decode(data)?;
+                // A link is at most a few hundred KB of text; refuse to inflate past 4 MiB.
+                let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, 4 << 20)
+                    .map_err(|e| format!("the link's state is damaged (cannot inflate it: {:?})", e.status))?;
+                json(bytes)
             }
             Some((v, _)) => Err(format!("unknown link version '{v}'")),
             None => Err("not a playground link".into()),

@@ -3,8 +3,9 @@
 //! of two views. Shared by the playground and the docs widget.
 
 use crate::model::{self, View};
+use crate::virt::Rows;
 use crate::{compare, explain};
-use wasm_bindgen::JsCast;
+use std::rc::Rc;
 use yew::prelude::*;
 
 /// Arrow keys move the selection in a listing (one tab stop); other keys are left alone.
@@ -34,18 +35,9 @@ pub(crate) fn listing_keys(view: &View, selected: &UseStateHandle<Option<usize>>
     })
 }
 
-/// Selects listing line `to` and scrolls it into view.
+/// Selects listing line `to` (the listing scrolls it into view).
 pub(crate) fn follow(sel: &UseStateHandle<Option<usize>>, to: usize) {
     sel.set(Some(to));
-    if let Some(row) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector_all("#listing tr").ok())
-        .and_then(|rows| rows.item(to as u32))
-    {
-        if let Ok(el) = row.dyn_into::<web_sys::Element>() {
-            el.scroll_into_view_with_bool(false);
-        }
-    }
 }
 
 /// The frame slots the selected listing line reads, writes or addresses.
@@ -77,40 +69,75 @@ pub(crate) fn links(v: &View) -> Html {
     }
 }
 
-pub(crate) fn programs(v: &View) -> Html {
+/// The programs before and after fixups: one table, a heading row per program, then one row
+/// per original instruction joined to its inlined range.
+pub(crate) fn programs(v: &Rc<View>, all: bool) -> Html {
+    // (program, None for its heading row or Some(row))
+    let flat: Vec<(usize, Option<usize>)> = v
+        .programs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| std::iter::once((i, None)).chain((0..p.rows.len()).map(move |r| (i, Some(r)))))
+        .collect();
+    let len = flat.len();
+    let row = {
+        let v = v.clone();
+        Callback::from(move |k: usize| {
+            let (i, r) = flat[k];
+            let p = &v.programs[i];
+            let rowindex = (k + 2).to_string();
+            match r {
+                None => html! {
+                    <tr key={k} class="proghead" aria-rowindex={rowindex}><th colspan="5">{ format!("{} ({})", p.name, p.attach) }
+                        <span class={if p.rejected {"error"} else {"ok"}}>{ format!(" {}", p.verdict) }</span></th></tr>
+                },
+                Some(r) => {
+                    let r = &p.rows[r];
+                    html! {
+                        <tr key={k} class={if r.note.is_empty() {""} else {"fixed"}} aria-rowindex={rowindex}>
+                            <td class="idx">{ r.before.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
+                            <td class="code" title={ r.before.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                            <td class="idx">{ r.after.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
+                            <td class="code" title={ r.after.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.after.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                            <td class="note" title={r.note.clone()}>{ r.note.clone() }</td>
+                        </tr>
+                    }
+                }
+            }
+        })
+    };
+    let head = html! { <tr><th>{"#"}</th><th>{"as written"}</th><th>{"#"}</th><th>{"after fixups"}</th><th>{"what the fixup does"}</th></tr> };
     html! {
         <div id="programs"><h2>{"Programs before and after fixups"}</h2>
-        { for v.programs.iter().map(|p| html! {
-            <div class="prog">
-                <h3>{ format!("{} ({})", p.name, p.attach) }<span class={if p.rejected {"error"} else {"ok"}}>{ format!(" {}", p.verdict) }</span></h3>
-                <table class="side"><tbody>
-                { for p.rows.iter().map(|r| html! {
-                    <tr class={if r.note.is_empty() {""} else {"fixed"}}>
-                        <td class="idx">{ r.before.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
-                        <td class="code" title={ r.before.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
-                        <td class="idx">{ r.after.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
-                        <td class="code" title={ r.after.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.after.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
-                        <td class="note">{ r.note.clone() }</td>
-                    </tr> }) }
-                </tbody></table>
-            </div> }) }
+            <p>{ format!("{} program{}: {}", v.programs.len(), if v.programs.len() == 1 {""} else {"s"},
+                v.programs.iter().map(|p| format!("{} {}", p.name, if p.rejected {"rejected"} else {"accepted"})).collect::<Vec<_>>().join(", ")) }</p>
+            <Rows id="program-rows" len={len} row={row} head={head} label="programs before and after fixups" all={all}/>
         </div>
     }
 }
 
+/// How the listing is shown.
+#[derive(Clone, Copy)]
+pub(crate) struct ListingStyle {
+    /// The bytes column.
+    pub bytes: bool,
+    /// AT&T syntax (else Intel).
+    pub att: bool,
+    /// Every row rendered (else only those near the pane's view).
+    pub all: bool,
+}
+
 pub(crate) fn listing(
-    v: &View,
-    bytes: bool,
-    att: bool,
+    v: &Rc<View>,
+    style: ListingStyle,
     selected: Option<usize>,
     sel: &UseStateHandle<Option<usize>>,
     slot: Option<&str>,
     on_key: Callback<KeyboardEvent>,
 ) -> Html {
+    let ListingStyle { bytes, att, all } = style;
     let Some(r) = &v.report else { return html! {} };
-    let targets = model::branch_targets(v);
-    // One handler for the whole table (rows carry data-i, jump buttons data-to): a listing has
-    // hundreds of rows, and a closure per row would be replaced on every render.
+    // One handler for the whole table (rows carry data-i, jump buttons data-to).
     let on_click = {
         let sel = sel.clone();
         Callback::from(move |e: MouseEvent| {
@@ -130,31 +157,58 @@ pub(crate) fn listing(
     };
     let body = match &r.encoded {
         Err(e) => html! { <p id="no-trampoline">{ format!("no trampoline: {e}") }</p> },
-        Ok(enc) => html! {
-            <>
-            <p>{ format!("{} bytes of code, {} mode, frame {} bytes", enc.bytes.len(), if enc.jmp_mode {"jmp"} else {"call"}, enc.layout.stack_size) }</p>
-            <table id="listing" tabindex="0" onkeydown={on_key} onclick={on_click}><tbody>
-            { for r.listing.iter().enumerate().map(|(i, l)| {
-                let jump = targets.get(i).copied().flatten().map(|t| html! {
-                    <button class="follow" tabindex="-1" title="follow the jump (Enter)" data-to={t.to_string()}>{ format!("→ {}", r.listing[t].offset) }</button>
-                });
-                let touches = slot.is_some_and(|x| model::slot_names(&l.slots).iter().any(|n| n == x));
-                html! { <tr class={if selected == Some(i) {"sel"} else if touches {"hit"} else {""}} data-i={i.to_string()}>
-                    <td class="off">{ l.offset }</td>
-                    if bytes { <td class="hex">{ l.hex.clone() }</td> }
-                    <td class="code" title={explain::x86(&l.text, att)}>{ l.text.clone() }</td>
-                    <td class="role">{ l.role.clone() }{ for jump }</td>
-                    <td class="slots">{ if touches { format!("▶ {}", l.slots) } else { l.slots.clone() } }</td>
-                </tr> } }) }
-            </tbody></table>
-            <p id="explain" class="explain" aria-live="polite">{
-                match selected.and_then(|i| r.listing.get(i)) {
-                    Some(l) => format!("{}: {}", l.offset, explain::x86(&l.text, att)),
-                    None => "Select a line (click, or focus the listing and use the arrow keys; Enter follows a jump) to explain it and mark its frame slots.".to_string(),
-                }
-            }</p>
-            </>
-        },
+        Ok(enc) => {
+            let touching: Vec<usize> = match slot {
+                Some(x) => r
+                    .listing
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| model::slot_names(&l.slots).iter().any(|n| n == x))
+                    .map(|(i, _)| i)
+                    .collect(),
+                None => vec![],
+            };
+            let row = {
+                let (v, targets, touching) = (v.clone(), Rc::new(model::branch_targets(v)), Rc::new(touching.clone()));
+                Callback::from(move |i: usize| {
+                    let Some(r) = &v.report else { return html! {} };
+                    let l = &r.listing[i];
+                    let jump = targets.get(i).copied().flatten().map(|t| html! {
+                        <button class="follow" tabindex="-1" title="follow the jump (Enter)" data-to={t.to_string()}>{ format!("→ {}", r.listing[t].offset) }</button>
+                    });
+                    let touches = touching.binary_search(&i).is_ok();
+                    html! { <tr key={i} class={if selected == Some(i) {"sel"} else if touches {"hit"} else {""}} data-i={i.to_string()} aria-rowindex={(i + 1).to_string()}>
+                        <td class="off">{ l.offset }</td>
+                        if bytes { <td class="hex">{ l.hex.clone() }</td> }
+                        <td class="code" title={explain::x86(&l.text, att)}>{ l.text.clone() }</td>
+                        <td class="role">{ l.role.clone() }{ for jump }</td>
+                        <td class="slots">{ if touches { format!("▶ {}", l.slots) } else { l.slots.clone() } }</td>
+                    </tr> }
+                })
+            };
+            let explain_line = match (selected.and_then(|i| r.listing.get(i)), slot) {
+                (Some(l), _) => format!("{}: {}", l.offset, explain::x86(&l.text, att)),
+                (None, Some(x)) if touching.is_empty() => format!("no instruction touches {x}"),
+                (None, Some(x)) => format!(
+                    "{} touched by {} instruction{} (▶), at offsets {}",
+                    x,
+                    touching.len(),
+                    if touching.len() == 1 { "" } else { "s" },
+                    touching.iter().map(|&i| r.listing[i].offset.to_string()).collect::<Vec<_>>().join(", ")
+                ),
+                (None, None) => "Select a line (click, or focus the listing and use the arrow keys; Enter follows a jump) to explain it and mark its frame slots.".to_string(),
+            };
+            // Picking a slot scrolls to the first instruction touching it.
+            let reveal = selected.or_else(|| touching.first().copied());
+            html! {
+                <>
+                <p>{ format!("{} bytes of code, {} mode, frame {} bytes, {} instructions", enc.bytes.len(), if enc.jmp_mode {"jmp"} else {"call"}, enc.layout.stack_size, r.listing.len()) }</p>
+                <Rows id="listing" len={r.listing.len()} row={row} reveal={reveal} focusable=true
+                    onkeydown={on_key} onclick={on_click} label="trampoline listing" all={all}/>
+                <p id="explain" class="explain" aria-live="polite">{ explain_line }</p>
+                </>
+            }
+        }
     };
     html! { <div id="trampoline"><h2>{"Trampoline"}</h2>{ body }</div> }
 }
@@ -214,18 +268,28 @@ pub(crate) fn drawing(layout: &fsession_core::tramp::layout::FrameLayout, hits: 
     }
 }
 
-pub(crate) fn sees(v: &View) -> Html {
+pub(crate) fn sees(v: &Rc<View>, all: bool) -> Html {
     let Some(r) = &v.report else { return html! {} };
     let Ok(enc) = &r.encoded else { return html! {} };
     let holds = r.contract.holds();
+    let row = {
+        let v = v.clone();
+        Callback::from(move |k: usize| {
+            let Some(Ok(enc)) = v.report.as_ref().map(|r| &r.encoded) else {
+                return html! {};
+            };
+            let (i, l) = (&enc.invocations[k], &v.report.as_ref().map(|r| &r.contract.lines[k]));
+            let Some(l) = l else { return html! {} };
+            html! { <tr key={k} aria-rowindex={(k + 2).to_string()}>
+            <td>{ i.prog.clone() }</td><td>{ format!("{:?}", i.pass).to_lowercase() }</td><td>{ format!("{:#x}", i.func_meta) }</td>
+            <td>{ l.nr_args }</td><td>{ l.cookie_index.map(|c| format!("ctx[-{c}]")).unwrap_or("-".into()) }</td>
+            <td>{ l.is_return.map(|b| (b as u8).to_string()).unwrap_or("-".into()) }</td></tr> }
+        })
+    };
+    let head = html! { <tr><th>{"program"}</th><th>{"pass"}</th><th>{"ctx[-1]"}</th><th>{"nr_args"}</th><th>{"cookie"}</th><th>{"is_return"}</th></tr> };
     html! {
         <div id="sees"><h2>{"What each program sees"}</h2>
-            <table><thead><tr><th>{"program"}</th><th>{"pass"}</th><th>{"ctx[-1]"}</th><th>{"nr_args"}</th><th>{"cookie"}</th><th>{"is_return"}</th></tr></thead><tbody>
-            { for enc.invocations.iter().zip(&r.contract.lines).map(|(i, l)| html! { <tr>
-                <td>{ i.prog.clone() }</td><td>{ format!("{:?}", i.pass).to_lowercase() }</td><td>{ format!("{:#x}", i.func_meta) }</td>
-                <td>{ l.nr_args }</td><td>{ l.cookie_index.map(|c| format!("ctx[-{c}]")).unwrap_or("-".into()) }</td>
-                <td>{ l.is_return.map(|b| (b as u8).to_string()).unwrap_or("-".into()) }</td></tr> }) }
-            </tbody></table>
+            <Rows id="sees-rows" len={enc.invocations.len().min(r.contract.lines.len())} row={row} head={head} label="ctx[-1] per program and pass" all={all}/>
             <div id="contract" class={if holds {"ok"} else {"error"}}>
                 { if holds { format!("contract ({}): holds for every program and pass", v.profile) } else { format!("contract ({}): VIOLATED", v.profile) } }
                 <ul>{ for r.contract.lines.iter().flat_map(|l| l.problems.iter()).map(|p| html!{ <li>{p.clone()}</li> }) }</ul>
@@ -234,14 +298,17 @@ pub(crate) fn sees(v: &View) -> Html {
     }
 }
 
-pub(crate) fn comparison(a: &View, b: &View, bytes: bool) -> Html {
+/// The comparison of two views; `names` label the two sides (the profiles, or which scenario
+/// under which profile when the scenarios differ).
+pub(crate) fn comparison(a: &View, b: &View, names: (&str, &str), bytes: bool) -> Html {
     let c = compare::compare(a, b);
+    let (na, nb) = (names.0.to_string(), names.1.to_string());
     let cell = |x: &Option<String>| x.clone().unwrap_or_else(|| "—".into());
     let keyed = |id: &str, title: &str, rows: &[compare::KeyedRow]| {
         html! {
             <>
             <h3>{ title.to_string() }</h3>
-            <table id={id.to_string()}><thead><tr><th></th><th>{""}</th><th>{ a.profile.clone() }</th><th>{ b.profile.clone() }</th></tr></thead><tbody>
+            <table id={id.to_string()}><thead><tr><th></th><th>{""}</th><th>{ na.clone() }</th><th>{ nb.clone() }</th></tr></thead><tbody>
             { for rows.iter().map(|r| html! { <tr class={if r.mark == compare::Mark::Same {""} else {"diff"}}>
                 <td class="mark">{ r.mark.sign() }</td><td>{ r.key.clone() }</td><td>{ cell(&r.a) }</td><td>{ cell(&r.b) }</td></tr> }) }
             </tbody></table>
@@ -250,14 +317,14 @@ pub(crate) fn comparison(a: &View, b: &View, bytes: bool) -> Html {
     };
     let verdict = |h: bool| if h { "holds" } else { "VIOLATED" };
     html! {
-        <div id="compare"><h2>{ format!("Compare: {} vs {}", a.profile, b.profile) }</h2>
+        <div id="compare"><h2>{ format!("Compare: {na} vs {nb}") }</h2>
             <p class={if c.contract.0 && c.contract.1 {"ok"} else {"error"}}>{ format!(
                 "{} differing rows; contract {} under {}, {} under {}. Marks: - only in {}, + only in {}, ≠ changed.",
-                c.differences(), verdict(c.contract.0), a.profile, verdict(c.contract.1), b.profile, a.profile, b.profile) }</p>
+                c.differences(), verdict(c.contract.0), na, verdict(c.contract.1), nb, na, nb) }</p>
             { keyed("compare-sees", "ctx[-1] per program and pass", &c.sees) }
             { keyed("compare-slots", "Stack frame slots", &c.slots) }
             <h3>{"Trampoline (aligned by instruction text; ≠ where the bytes differ)"}</h3>
-            <table id="compare-listing"><thead><tr><th></th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ a.profile.clone() }</th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ b.profile.clone() }</th></tr></thead><tbody>
+            <table id="compare-listing"><thead><tr><th></th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ na.clone() }</th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ nb.clone() }</th></tr></thead><tbody>
             { for c.listing.iter().map(|r| {
                 let side = |x: &Option<(usize, String, String)>| match x {
                     Some((o, h, t)) => html! { <><td class="off">{ *o }</td>if bytes {<td class="hex">{ h.clone() }</td>}<td class="code">{ t.clone() }</td></> },

@@ -152,21 +152,31 @@ impl Profile {
     pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
         serde_json::from_str(text).map_err(|e| ProfileError::Parse(e.to_string()))
     }
-    /// The shipped profiles, in version order.
+    /// The shipped profiles, in version order (parsed once, on first use: the playground asks
+    /// on every keystroke).
     pub fn shipped() -> Vec<Profile> {
-        SHIPPED
-            .iter()
-            .map(|t| Profile::from_toml(t).expect("shipped profiles parse (checked by tests)"))
-            .collect()
+        Profile::shipped_ref().to_vec()
+    }
+    /// The shipped profiles, parsed once.
+    pub fn shipped_ref() -> &'static [Profile] {
+        static PARSED: std::sync::OnceLock<Vec<Profile>> = std::sync::OnceLock::new();
+        PARSED.get_or_init(|| {
+            SHIPPED
+                .iter()
+                .map(|t| Profile::from_toml(t).expect("shipped profiles parse (checked by tests)"))
+                .collect()
+        })
     }
     /// A shipped profile by name.
     pub fn by_name(name: &str) -> Result<Profile, ProfileError> {
-        let all = Profile::shipped();
-        let known = all.iter().map(|p| p.name.clone()).collect::<Vec<_>>().join(", ");
-        all.into_iter().find(|p| p.name == name).ok_or(ProfileError::Unknown {
-            name: name.to_string(),
-            known,
-        })
+        let all = Profile::shipped_ref();
+        all.iter()
+            .find(|p| p.name == name)
+            .cloned()
+            .ok_or_else(|| ProfileError::Unknown {
+                name: name.to_string(),
+                known: all.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+            })
     }
     /// Serialises to TOML.
     pub fn to_toml(&self) -> String {

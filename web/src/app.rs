@@ -1,9 +1,13 @@
 //! The playground component: its state reducer, the header controls, the structured program
 //! controls and the page layout.
 
+use crate::memo::memoized;
 use crate::model::{compute, markdown, View};
 use crate::state::State;
-use crate::views::{comparison, layout, links, listing, listing_keys, programs, sees, selected_slots, ListingStyle};
+use crate::views::{
+    comparison, layout, layout_deps, links, links_deps, listing, listing_deps, listing_keys, programs, sees, sees_deps,
+    selected_slots, ListingStyle,
+};
 use crate::virt::Rows;
 use crate::{edit, GALLERY};
 use fsession_core::kernel::profile::{Mitigations, TrampolineMode};
@@ -168,6 +172,10 @@ pub fn app() -> Html {
     let main_state = state.0.main();
     let other_state = state.0.compared();
     let view = use_memo(main_state, compute);
+    // The scenario text as of the latest render, for handlers of views that were not rendered
+    // again since (their own copy of the state may be older).
+    let latest = use_mut_ref(String::new);
+    latest.borrow_mut().clone_from(&state.0.scenario);
     let other = use_memo(other_state, |s| s.as_ref().map(compute));
     // The link follows the state: encoded and written after the next frame is painted, so it
     // never delays the view (a newer state cancels a pending write).
@@ -246,7 +254,6 @@ pub fn app() -> Html {
         let view = view.clone();
         Callback::from(move |_| copy(markdown(&view)))
     };
-    let on_key = listing_keys(&view, &selected);
     let profiles = fsession_core::kernel::profile::Profile::shipped_ref();
     let slot = use_state(|| None::<String>);
     let edit_error = use_state(|| None::<String>);
@@ -312,7 +319,12 @@ pub fn app() -> Html {
                     <details id="editor" open={!*phone}>
                         <summary><h2>{"Scenario"}</h2><span class="when-closed">{" (tap to edit)"}</span></summary>
                         { trampoline_options(&state, &view) }
-                        { controls(&state, &edit_error, *all) }
+                        { {
+                            let text = &state.0.scenario;
+                            let deps = (edit::program_lines(text), edit::prototype(text), *all, (*edit_error).clone());
+                            let (state, edit_error, latest, all) = (state.clone(), edit_error.clone(), latest.clone(), *all);
+                            memoized(deps, move || controls(&state, &latest, &edit_error, all))
+                        } }
                         <textarea id="scenario" ref={editor} aria-label="scenario (TOML)" spellcheck="false" oninput={on_text}/>
                     </details>
                     <ul id="errors" class="errors">
@@ -327,11 +339,18 @@ pub fn app() -> Html {
                             { comparison(&view, b, (&format!("this scenario ({})", view.profile), &format!("the other scenario ({})", b.profile)), state.0.bytes) }
                         }
                     }
-                    { links(&view) }
-                    { programs(&view, *all) }
-                    { listing(&view, ListingStyle { bytes: state.0.bytes, att: state.0.att, all: *all }, *selected, &selected, slot_mark.as_deref(), on_key) }
-                    { layout(&view, &sel_slots, Some(pick_slot)) }
-                    { sees(&view, *all) }
+                    // Each view is rendered again only when what it shows changed.
+                    { memoized(links_deps(&view), { let v = view.clone(); move || links(&v) }) }
+                    { memoized((view.programs.clone(), *all), { let (v, all) = (view.clone(), *all); move || programs(&v, all) }) }
+                    { {
+                        let style = ListingStyle { bytes: state.0.bytes, att: state.0.att, all: *all };
+                        let (v, selected, slot_mark) = (view.clone(), selected.clone(), slot_mark.clone());
+                        memoized((listing_deps(&view), style, *selected, slot_mark.clone()), move || {
+                            listing(&v, style, *selected, &selected, slot_mark.as_deref(), listing_keys(&v, &selected))
+                        })
+                    } }
+                    { memoized((layout_deps(&view), sel_slots.clone()), { let v = view.clone(); move || layout(&v, &sel_slots, Some(pick_slot.clone())) }) }
+                    { memoized((sees_deps(&view), *all), { let (v, all) = (view.clone(), *all); move || sees(&v, all) }) }
                 </section>
             </main>
         </div>
@@ -389,18 +408,24 @@ fn trampoline_options(state: &UseReducerHandle<Shared>, view: &View) -> Html {
 /// type, attach cookie, syntax, order and removal; a new program. Each edits the text
 /// (comments survive; converting a program's syntax rewrites that program's text). One
 /// handler per event kind serves every row (rows carry their index).
-fn controls(state: &UseReducerHandle<Shared>, error: &UseStateHandle<Option<String>>, all: bool) -> Html {
+fn controls(
+    state: &UseReducerHandle<Shared>,
+    latest: &Rc<std::cell::RefCell<String>>,
+    error: &UseStateHandle<Option<String>>,
+    all: bool,
+) -> Html {
     let apply = {
-        let (s, error) = (state.clone(), error.clone());
-        Rc::new(
-            move |f: &dyn Fn(&str) -> Result<String, String>| match f(&s.0.scenario) {
+        let (s, error, latest) = (state.clone(), error.clone(), latest.clone());
+        Rc::new(move |f: &dyn Fn(&str) -> Result<String, String>| {
+            let edited = f(&latest.borrow());
+            match edited {
                 Ok(t) => {
                     error.set(None);
                     s.dispatch(Action::Scenario(t))
                 }
                 Err(e) => error.set(Some(e)),
-            },
-        )
+            }
+        })
     };
     let on_proto = {
         let apply = apply.clone();
@@ -409,7 +434,8 @@ fn controls(state: &UseReducerHandle<Shared>, error: &UseStateHandle<Option<Stri
             apply(&|t| edit::set_prototype(t, &v))
         })
     };
-    let progs = Rc::new(edit::program_lines(&state.0.scenario));
+    let text = latest.borrow().clone();
+    let progs = Rc::new(edit::program_lines(&text));
     let n = progs.len();
     let add = {
         let apply = apply.clone();
@@ -494,7 +520,7 @@ fn controls(state: &UseReducerHandle<Shared>, error: &UseStateHandle<Option<Stri
         html! { <tr><th>{"program"}</th><th>{"attach"}</th><th>{"cookie"}</th><th>{"syntax"}</th><th></th></tr> };
     html! {
         <div id="controls">
-            <label>{"traced function "}<input id="prototype" type="text" spellcheck="false" value={edit::prototype(&state.0.scenario).unwrap_or_default()} onchange={on_proto}/></label>
+            <label>{"traced function "}<input id="prototype" type="text" spellcheck="false" value={edit::prototype(&text).unwrap_or_default()} onchange={on_proto}/></label>
             <Rows id="program-controls" len={n} row={row} head={head} onclick={on_click} onchange={on_change} label="programs" all={all}/>
             <button id="add-program" onclick={add}>{"+ program (fentry)"}</button>
             if let Some(e) = &**error { <p class="error" id="edit-error">{ e.clone() }</p> }

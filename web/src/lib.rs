@@ -6,6 +6,7 @@ pub mod compare;
 pub mod edit;
 pub mod embed;
 pub mod explain;
+pub mod memo;
 pub mod model;
 pub mod state;
 mod views;

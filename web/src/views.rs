@@ -40,6 +40,53 @@ pub(crate) fn follow(sel: &UseStateHandle<Option<usize>>, to: usize) {
     sel.set(Some(to));
 }
 
+/// What [`links`] shows, as one comparable value.
+pub(crate) fn links_deps(v: &View) -> String {
+    match &v.report {
+        Some(r) => format!(
+            "{:?}{:?}{}{}{}",
+            r.check.trampoline, r.check.link_ops, r.check.profile.max_tramp_links, v.profile, v.flags
+        ),
+        None => String::new(),
+    }
+}
+
+/// What [`listing`] shows of the view: the lines and the summary (or why there is none).
+pub(crate) fn listing_deps(v: &View) -> (Vec<fsession_core::tramp::listing::Line>, String) {
+    match &v.report {
+        None => (vec![], String::new()),
+        Some(r) => (
+            r.listing.clone(),
+            match &r.encoded {
+                Ok(enc) => format!("{} {} {}", enc.bytes.len(), enc.jmp_mode, enc.layout.stack_size),
+                Err(e) => e.to_string(),
+            },
+        ),
+    }
+}
+
+/// What [`layout`] shows of the view.
+pub(crate) fn layout_deps(v: &View) -> Option<fsession_core::tramp::layout::FrameLayout> {
+    match v.report.as_ref().map(|r| &r.encoded) {
+        Some(Ok(enc)) => Some(enc.layout.clone()),
+        _ => None,
+    }
+}
+
+/// What [`sees`] shows of the view.
+pub(crate) type SeesDeps = Option<(
+    Vec<fsession_core::tramp::Invocation>,
+    Vec<fsession_core::tramp::contract::ContractLine>,
+    String,
+)>;
+
+/// What [`sees`] shows of the view.
+pub(crate) fn sees_deps(v: &View) -> SeesDeps {
+    let r = v.report.as_ref()?;
+    let enc = r.encoded.as_ref().ok()?;
+    Some((enc.invocations.clone(), r.contract.lines.clone(), v.profile.clone()))
+}
+
 /// The frame slots the selected listing line reads, writes or addresses.
 pub(crate) fn selected_slots(view: &View, selected: Option<usize>) -> Vec<String> {
     match (&view.report, selected) {
@@ -88,13 +135,15 @@ pub(crate) fn programs(v: &Rc<View>, all: bool) -> Html {
             let rowindex = (k + 2).to_string();
             match r {
                 None => html! {
-                    <tr key={k} class="proghead" aria-rowindex={rowindex}><th colspan="5">{ format!("{} ({})", p.name, p.attach) }
+                    <tr key={format!("p{i}")} class="proghead" aria-rowindex={rowindex}><th colspan="5">{ format!("{} ({})", p.name, p.attach) }
                         <span class={if p.rejected {"error"} else {"ok"}}>{ format!(" {}", p.verdict) }</span></th></tr>
                 },
-                Some(r) => {
-                    let r = &p.rows[r];
+                Some(j) => {
+                    let r = &p.rows[j];
+                    // Keyed by program and row, so a row typed into one program leaves the
+                    // elements of the rows after it alone.
                     html! {
-                        <tr key={k} class={if r.note.is_empty() {""} else {"fixed"}} aria-rowindex={rowindex}>
+                        <tr key={format!("p{i}.{j}")} class={if r.note.is_empty() {""} else {"fixed"}} aria-rowindex={rowindex}>
                             <td class="idx">{ r.before.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
                             <td class="code" title={ r.before.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
                             <td class="idx">{ r.after.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
@@ -117,7 +166,7 @@ pub(crate) fn programs(v: &Rc<View>, all: bool) -> Html {
 }
 
 /// How the listing is shown.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ListingStyle {
     /// The bytes column.
     pub bytes: bool,

@@ -111,7 +111,7 @@ pub(crate) fn links(v: &View) -> Html {
                 { list("fentry", &t.fentry) }{ list("fexit", &t.fexit) }{ list("fmod_ret", &t.fmod_ret) }
             </tbody></table>
             <p>{ format!("profile {}: {}/{} slots, {} fsession ({} with cookies), flags {}", v.profile, t.slots_used, r.check.profile.max_tramp_links, t.fsession_cnt, t.fsession_cookie_cnt, v.flags) }</p>
-            <ul class="ops">{ for r.check.link_ops.iter().map(|o| html!{ <li class={if o.result.is_ok() {"ok"} else {"error"}}>{ format!("{} {}: {}", o.op, o.program, match &o.result { Ok(()) => "ok".to_string(), Err(e) => e.to_string() }) }</li> }) }</ul>
+            <ul class="ops" aria-label="attach results">{ for r.check.link_ops.iter().map(|o| html!{ <li class={if o.result.is_ok() {"ok"} else {"error"}}>{ format!("{} {}: {}", o.op, o.program, match &o.result { Ok(()) => "ok".to_string(), Err(e) => e.to_string() }) }</li> }) }</ul>
         </div>
     }
 }

@@ -155,6 +155,14 @@ test("editing a program changes the listing; a broken program shows its error in
   await page.fill("#scenario", broken);
   await page.waitForSelector("#errors li");
   assert.match(await page.innerText("#errors"), /line \d+: program 'test\d': invalid register: r13/);
+  // Next to its line too: the editor's gutter marks that line, with the message as its title.
+  const line = Number((await page.innerText("#errors")).match(/line (\d+)/)[1]);
+  assert.equal(Number((await page.innerText(".editor .gutter .mark")).replace(/\D/g, "")), line);
+  assert.match(await page.getAttribute(".editor .gutter .mark", "title"), /invalid register: r13/);
+  // The error in the list takes the editor to its line.
+  await page.click("#errors button.goto");
+  const picked = await page.evaluate(() => { const t = document.querySelector("#scenario"); return [document.activeElement.id, t.value.slice(t.selectionStart, t.selectionEnd)]; });
+  assert.deepEqual(picked, ["scenario", "r0 += r13"]);
   await page.screenshot({ path: path.join(artifacts, "error.png"), fullPage: true });
   const t = JSON.parse(fs.readFileSync(path.join(artifacts, "timing.json")));
   fs.writeFileSync(path.join(artifacts, "timing.json"), JSON.stringify({ ...t, editRuns: edit.runs, attachEditBusyMs: edit.busy, attachEditToFrameMs: edit.toFrame, typingBusyMs: typing.busy, typingToFrameMs: typing.toFrame, pipelineMs: pipeline }));

@@ -139,6 +139,44 @@ fn after_paint(f: impl FnOnce() + 'static) -> AfterPaint {
     AfterPaint { cancelled, frame }
 }
 
+/// The editor's gutter: a line number per line of the text, and a mark with the message on each
+/// line an error is reported on (so errors show next to their line, not only in the list).
+fn gutter(lines: usize, marks: &[(usize, String)]) -> Html {
+    let mut out = vec![];
+    let mut plain = String::new();
+    for n in 1..=lines {
+        match marks.iter().find(|(l, _)| *l == n) {
+            Some((_, m)) => {
+                out.push(html! { { std::mem::take(&mut plain) } });
+                out.push(html! { <span class="mark" title={m.clone()}>{ format!("✖{n:>4}\n") }</span> });
+            }
+            None => plain.push_str(&format!(" {n:>4}\n")),
+        }
+    }
+    out.push(html! { { plain } });
+    html! { <pre class="gutter" aria-hidden="true">{ for out }</pre> }
+}
+
+/// Selects line `line` (1-based) of the editor, focuses it and scrolls the line into view.
+fn show_line(editor: &NodeRef, text: &str, line: usize) {
+    let Some(ta) = editor.cast::<web_sys::HtmlTextAreaElement>() else {
+        return;
+    };
+    // The editor counts in UTF-16 units.
+    let mut start = 0u32;
+    for l in text.split('\n').take(line.saturating_sub(1)) {
+        start += l.encode_utf16().count() as u32 + 1;
+    }
+    let len = text
+        .split('\n')
+        .nth(line.saturating_sub(1))
+        .map_or(0, |l| l.encode_utf16().count() as u32);
+    let _ = ta.focus();
+    let _ = ta.set_selection_range(start, start + len);
+    let line_px = f64::from(ta.scroll_height()) / text.split('\n').count().max(1) as f64;
+    ta.set_scroll_top(((line as f64 - 4.0).max(0.0) * line_px) as i32);
+}
+
 /// The gallery entry whose text this is, if any.
 fn gallery_index(text: &str) -> Option<usize> {
     GALLERY.iter().position(|(_, t)| *t == text)
@@ -189,6 +227,13 @@ pub fn app() -> Html {
             }
         });
         move || drop(pending)
+    });
+    // The gutter (line numbers and error marks) scrolls with the editor.
+    let on_editor_scroll = Callback::from(|e: Event| {
+        let ta = e.target_unchecked_into::<web_sys::Element>();
+        if let Some(g) = ta.previous_element_sibling() {
+            g.set_scroll_top(ta.scroll_top());
+        }
     });
     let on_text = {
         let s = state.clone();
@@ -325,10 +370,25 @@ pub fn app() -> Html {
                             let (state, edit_error, latest, all) = (state.clone(), edit_error.clone(), latest.clone(), *all);
                             memoized(deps, move || controls(&state, &latest, &edit_error, all))
                         } }
-                        <textarea id="scenario" ref={editor} aria-label="scenario (TOML)" spellcheck="false" oninput={on_text}/>
+                        <div class="editor">
+                            { {
+                                let lines = state.0.scenario.split('\n').count();
+                                let marks: Vec<(usize, String)> = view.errors.iter().filter(|e| e.line > 0).map(|e| (e.line, e.message.clone())).collect();
+                                memoized((lines, marks.clone()), move || gutter(lines, &marks))
+                            } }
+                            <textarea id="scenario" ref={editor.clone()} aria-label="scenario (TOML)" spellcheck="false" wrap="off" oninput={on_text} onscroll={on_editor_scroll}/>
+                        </div>
                     </details>
                     <ul id="errors" class="errors">
-                        { for view.errors.iter().map(|e| html!{ <li class="error">{ if e.line > 0 { format!("line {}: {}", e.line, e.message) } else { e.message.clone() } }</li> }) }
+                        { for view.errors.iter().map(|e| {
+                            let text = if e.line > 0 { format!("line {}: {}", e.line, e.message) } else { e.message.clone() };
+                            if e.line == 0 {
+                                return html! { <li class="error">{ text }</li> };
+                            }
+                            let (editor, line, latest) = (editor.clone(), e.line, latest.clone());
+                            let go = Callback::from(move |_: MouseEvent| show_line(&editor, &latest.borrow(), line));
+                            html! { <li class="error"><button class="goto" title="show this line in the editor" onclick={go}>{ text }</button></li> }
+                        }) }
                     </ul>
                 </section>
                 <section class="views">

@@ -1,6 +1,6 @@
 // The fsession-lab docs widget as a script mount. On a host page:
 //
-//   <div data-fsession-lab="v1.…" data-view="trampoline">static text shown until it loads</div>
+//   <div data-fsession-lab="v2.…" data-view="trampoline">static text shown until it loads</div>
 //   <script type="module" src="https://…/embed.js"></script>
 //
 // data-fsession-lab holds a playground link's fragment (what follows `#`); data-view is the first

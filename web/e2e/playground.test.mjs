@@ -292,6 +292,11 @@ test("keyboard: the listing is one tab stop, arrows move the selection, slots ar
   await page.focus("#listing");
   await page.keyboard.press("Enter");
   assert.equal(await selOffset(), target);
+  // The fixups table is a listing too: one tab stop, arrows select a row and explain it.
+  await page.focus("#program-rows");
+  for (let i = 0; i < 6; i++) await page.keyboard.press("ArrowDown");
+  await page.waitForSelector("#program-rows tr.sel");
+  assert.match(await page.innerText("#program-explain"), /^test1: as written, insn 4: call bpf_session_is_return: .*; after fixups, insn 4: load: r0 = 8 bytes at r1 -8 .*; bpf_session_is_return: /);
   const titles = await page.$$eval("#programs td.code[title]", (tds) => tds.map((t) => t.title));
   assert.ok(titles.some((t) => /^load: r\d = 8 bytes at r1 -8 \(zero-extended\)$/.test(t)), "the ctx[-1] load of an inline is explained");
   await page.close();
@@ -328,6 +333,9 @@ test("mode, mitigations, attach cookie and syntax: inputs that change the views 
   // The programs view can show every program in the conformance syntax.
   await page.selectOption("#bpf-syntax", "conformance");
   await page.waitForFunction(() => /%r\d/.test(document.querySelector("#program-rows").innerText));
+  // Explanations still read the instructions' meaning, whatever the syntax shown.
+  const ctitles = await page.$$eval("#program-rows td.code[title]", (tds) => tds.map((t) => t.title));
+  assert.ok(ctitles.some((t) => /^load: r\d = 8 bytes at r1 -8 \(zero-extended\)$/.test(t)), ctitles.join("\n"));
   await page.screenshot({ path: path.join(artifacts, "options.png"), fullPage: true });
   const again = await open(await stateUrl(page));
   assert.equal(await again.inputValue("#mode"), "call");

@@ -205,6 +205,7 @@ pub fn app() -> Html {
         });
     }
     let selected = use_state(|| None::<usize>);
+    let prog_selected = use_state(|| None::<usize>);
     // Each side is keyed on only what it depends on: changing the compared profile leaves the
     // main view alone, and the compared view is the main state under the other profile.
     let main_state = state.0.main();
@@ -401,7 +402,7 @@ pub fn app() -> Html {
                     }
                     // Each view is rendered again only when what it shows changed.
                     { memoized(links_deps(&view), { let v = view.clone(); move || links(&v) }) }
-                    { memoized((view.programs.clone(), *all), { let (v, all) = (view.clone(), *all); move || programs(&v, all) }) }
+                    { memoized((view.programs.clone(), *all, *prog_selected), { let (v, all, ps) = (view.clone(), *all, prog_selected.clone()); move || programs(&v, all, *ps, &ps) }) }
                     { {
                         let style = ListingStyle { bytes: state.0.bytes, att: state.0.att, all: *all };
                         let (v, selected, slot_mark) = (view.clone(), selected.clone(), slot_mark.clone());

@@ -41,12 +41,13 @@ pub fn embed(p: &EmbedProps) -> Html {
     };
     let current = use_state(|| first);
     let selected = use_state(|| None::<usize>);
+    let prog_selected = use_state(|| None::<usize>);
     let view = use_memo(p.state.clone(), compute);
     let on_key = listing_keys(&view, &selected);
     let href = format!("{}#{}", p.playground, p.state.to_fragment());
     let selected_slots = selected_slots(&view, *selected);
     let body = match current.as_str() {
-        "programs" => programs(&view, false),
+        "programs" => programs(&view, false, *prog_selected, &prog_selected),
         "frame" => layout(&view, &selected_slots, None),
         "sees" => sees(&view, false),
         "links" => links(&view),

@@ -43,6 +43,24 @@ pub struct ProgView {
     pub rejected: bool,
     /// Rows.
     pub rows: Vec<ProgRow>,
+    /// The instructions as written, by slot, in the kernel's syntax when the rows show another
+    /// syntax (explanations read the kernel's); empty when the rows are in the kernel's.
+    pub kernel_before: Vec<(usize, String)>,
+    /// The same after fixups.
+    pub kernel_after: Vec<(usize, String)>,
+}
+
+impl ProgView {
+    /// The one-line explanation of instruction `idx` as written (`after`: after fixups), whose
+    /// shown text is `shown`.
+    pub fn explain(&self, after: bool, idx: usize, shown: &str) -> String {
+        let kernel = if after { &self.kernel_after } else { &self.kernel_before };
+        let text = match kernel.binary_search_by_key(&idx, |(i, _)| *i) {
+            Ok(k) => kernel[k].1.as_str(),
+            Err(_) => shown,
+        };
+        crate::explain::bpf(text, idx)
+    }
 }
 
 /// Everything the page shows.
@@ -232,12 +250,22 @@ pub fn compute(state: &State) -> View {
                 note: String::new(),
             })),
         }
+        let conformance = bpf == Syntax::Conformance;
         programs.push(ProgView {
             name: p.name.clone(),
             attach: p.attach.to_string(),
             verdict,
             rejected,
             rows,
+            kernel_before: if conformance {
+                lines(&p.program.insns, Syntax::Kernel)
+            } else {
+                vec![]
+            },
+            kernel_after: match (&p.fixed, conformance) {
+                (Some(f), true) => lines(&f.insns, Syntax::Kernel),
+                _ => vec![],
+            },
         });
     }
     for p in &report.problems {

@@ -118,7 +118,7 @@ pub(crate) fn links(v: &View) -> Html {
 
 /// The programs before and after fixups: one table, a heading row per program, then one row
 /// per original instruction joined to its inlined range.
-pub(crate) fn programs(v: &Rc<View>, all: bool) -> Html {
+pub(crate) fn programs(v: &Rc<View>, all: bool, selected: Option<usize>, sel: &UseStateHandle<Option<usize>>) -> Html {
     // (program, None for its heading row or Some(row))
     let flat: Vec<(usize, Option<usize>)> = v
         .programs
@@ -127,15 +127,74 @@ pub(crate) fn programs(v: &Rc<View>, all: bool) -> Html {
         .flat_map(|(i, p)| std::iter::once((i, None)).chain((0..p.rows.len()).map(move |r| (i, Some(r)))))
         .collect();
     let len = flat.len();
+    // The explanation of the selected row (keyboard or click), as the listing has.
+    let explain_line = match selected.and_then(|k| flat.get(k)) {
+        Some(&(i, None)) => format!(
+            "{} ({}): {}",
+            v.programs[i].name, v.programs[i].attach, v.programs[i].verdict
+        ),
+        Some(&(i, Some(j))) => {
+            let (p, r) = (&v.programs[i], &v.programs[i].rows[j]);
+            let mut parts = vec![];
+            if let Some((n, t)) = &r.before {
+                parts.push(format!("as written, insn {n}: {}", p.explain(false, *n, t)));
+            }
+            if let Some((n, t)) = &r.after {
+                parts.push(format!("after fixups, insn {n}: {}", p.explain(true, *n, t)));
+            }
+            if !r.note.is_empty() {
+                parts.push(r.note.clone());
+            }
+            format!("{}: {}", p.name, parts.join("; "))
+        }
+        None => {
+            "Select a row (click, or focus the table and use the arrow keys) to explain its instructions.".to_string()
+        }
+    };
+    let on_key = {
+        let sel = sel.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let cur = *sel;
+            match e.key().as_str() {
+                "ArrowDown" if len > 0 => {
+                    e.prevent_default();
+                    sel.set(Some(cur.map_or(0, |c| (c + 1).min(len - 1))));
+                }
+                "ArrowUp" if len > 0 => {
+                    e.prevent_default();
+                    sel.set(Some(cur.map_or(0, |c| c.saturating_sub(1))));
+                }
+                _ => {}
+            }
+        })
+    };
+    let on_click = {
+        let sel = sel.clone();
+        Callback::from(move |e: MouseEvent| {
+            let k = e
+                .target_dyn_into::<web_sys::Element>()
+                .and_then(|t| t.closest("tr[data-k]").ok().flatten())
+                .and_then(|r| r.get_attribute("data-k"))
+                .and_then(|k| k.parse::<usize>().ok());
+            if k.is_some() {
+                sel.set(k);
+            }
+        })
+    };
     let row = {
         let v = v.clone();
         Callback::from(move |k: usize| {
             let (i, r) = flat[k];
+            let class = |base: &'static str| match (selected == Some(k), base.is_empty()) {
+                (true, true) => "sel".to_string(),
+                (true, false) => format!("{base} sel"),
+                (false, _) => base.to_string(),
+            };
             let p = &v.programs[i];
             let rowindex = (k + 2).to_string();
             match r {
                 None => html! {
-                    <tr key={format!("p{i}")} class="proghead" aria-rowindex={rowindex}><th colspan="5">{ format!("{} ({})", p.name, p.attach) }
+                    <tr key={format!("p{i}")} class={class("proghead")} data-k={k.to_string()} aria-rowindex={rowindex}><th colspan="5">{ format!("{} ({})", p.name, p.attach) }
                         <span class={if p.rejected {"error"} else {"ok"}}>{ format!(" {}", p.verdict) }</span></th></tr>
                 },
                 Some(j) => {
@@ -143,11 +202,11 @@ pub(crate) fn programs(v: &Rc<View>, all: bool) -> Html {
                     // Keyed by program and row, so a row typed into one program leaves the
                     // elements of the rows after it alone.
                     html! {
-                        <tr key={format!("p{i}.{j}")} class={if r.note.is_empty() {""} else {"fixed"}} aria-rowindex={rowindex}>
+                        <tr key={format!("p{i}.{j}")} class={class(if r.note.is_empty() {""} else {"fixed"})} data-k={k.to_string()} aria-rowindex={rowindex}>
                             <td class="idx">{ r.before.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
-                            <td class="code" title={ r.before.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                            <td class="code" title={ r.before.as_ref().map(|b| p.explain(false, b.0, &b.1)).unwrap_or_default() }>{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
                             <td class="idx">{ r.after.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
-                            <td class="code" title={ r.after.as_ref().map(|b| explain::bpf(&b.1, b.0)).unwrap_or_default() }>{ r.after.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                            <td class="code" title={ r.after.as_ref().map(|b| p.explain(true, b.0, &b.1)).unwrap_or_default() }>{ r.after.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
                             <td class="note" title={r.note.clone()}>{ r.note.clone() }</td>
                         </tr>
                     }
@@ -160,7 +219,9 @@ pub(crate) fn programs(v: &Rc<View>, all: bool) -> Html {
         <div id="programs"><h2>{"Programs before and after fixups"}</h2>
             <p>{ format!("{} program{}: {}", v.programs.len(), if v.programs.len() == 1 {""} else {"s"},
                 v.programs.iter().map(|p| format!("{} {}", p.name, if p.rejected {"rejected"} else {"accepted"})).collect::<Vec<_>>().join(", ")) }</p>
-            <Rows id="program-rows" len={len} row={row} head={head} label="programs before and after fixups" all={all}/>
+            <Rows id="program-rows" len={len} row={row} head={head} label="programs before and after fixups" all={all}
+                focusable=true reveal={selected} onkeydown={on_key} onclick={on_click}/>
+            <p id="program-explain" class="explain" aria-live="polite">{ explain_line }</p>
         </div>
     }
 }

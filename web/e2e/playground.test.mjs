@@ -2,94 +2,27 @@
 // driven by playwright-core). Serves ../../dist (built by `cargo xtask build`) on 127.0.0.1.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { chromium } from "playwright-core";
+import { serve, baseUrl, launch, timeEdit, EDITS } from "./harness.mjs";
 
 const dist = path.resolve(import.meta.dirname, "../../dist");
 const artifacts = path.resolve(import.meta.dirname, "artifacts");
-const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
-let server, base, browser, ctx;
+let server, base, ctx;
 const problems = [];
 
 before(async () => {
-  assert.ok(fs.existsSync(path.join(dist, "web_bg.wasm")), "build the playground first: cargo xtask build");
   fs.mkdirSync(artifacts, { recursive: true });
-  server = http.createServer((req, res) => {
-    const p = req.url.split(/[?#]/)[0];
-    const file = path.join(dist, p === "/" ? "index.html" : p);
-    if (!file.startsWith(dist) || !fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { "Content-Type": types[path.extname(file)] || "application/octet-stream" });
-    res.end(fs.readFileSync(file));
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${server.address().port}/`;
-  ctx = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), "fsl-chrome-")), {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  server = await serve(dist);
+  base = baseUrl(server);
+  ctx = await launch();
 });
 
 after(async () => {
   await ctx?.close();
   server?.close();
 });
-
-// An edit as a user makes it, timed inside the page: the text between `after` and the next
-// `until` in the editor is selected and replaced by typing (`insertText`, a trusted input
-// through the browser's editing, as a paste or an autocompletion does), alternately with
-// `words[0]` and `words[1]`, `runs` times; the median is reported. For each edit:
-// - busy: the main thread's work for the edit, what must fit in one 16.7 ms frame: from the
-//   `beforeinput` event (before the browser changes the text) until the app's render is done
-//   (wasm, DOM updates, the style and layout it forces), plus the next frame's rendering (from
-//   its requestAnimationFrame callback to the task after it: style, layout, paint, commit),
-//   without the idle wait for the frame;
-// - toFrame: from `beforeinput` to that frame's end, wait included (what a user sees).
-// The element `changes` must show different text after each edit.
-async function timeEdit(page, { after, until, words, changes, runs = 15 }) {
-  const busy = [], toFrame = [];
-  for (let k = 0; k < runs; k++) {
-    await page.evaluate(({ after, until, changes }) => {
-      const ta = document.querySelector("#scenario");
-      const a = ta.value.indexOf(after) + after.length;
-      const b = ta.value.indexOf(until, a);
-      if (a < after.length || b < a) throw new Error(`no "${after}" in the scenario`);
-      ta.focus();
-      ta.setSelectionRange(a, b);
-      const was = document.querySelector(changes).innerText;
-      window.__edit = new Promise((resolve, reject) => {
-        ta.addEventListener("beforeinput", () => {
-          const t0 = performance.now();
-          let rendered = null;
-          const mo = new MutationObserver(() => { if (rendered === null) rendered = performance.now(); });
-          mo.observe(document.querySelector("main"), { subtree: true, childList: true, characterData: true, attributes: true });
-          requestAnimationFrame(() => {
-            const frame = performance.now();
-            setTimeout(() => {
-              const end = performance.now();
-              mo.disconnect();
-              if (rendered === null || document.querySelector(changes).innerText === was) reject(new Error(`${changes} did not change by the next frame`));
-              else resolve({ busy: rendered - t0 + (end - frame), toFrame: end - t0 });
-            }, 0);
-          });
-        }, { once: true, capture: true });
-      });
-    }, { after, until, changes });
-    // Start in a frame's idle time, as a keystroke usually does.
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 20))));
-    await page.keyboard.insertText(words[k % 2]);
-    const m = await page.evaluate(() => window.__edit);
-    busy.push(m.busy);
-    toFrame.push(m.toFrame);
-  }
-  const median = (v) => Math.round(v.sort((x, y) => x - y)[v.length >> 1] * 10) / 10;
-  return { busy: median(busy), toFrame: median(toFrame), runs };
-}
 
 // The page's link once the state has been written to it (after the next painted frame).
 const stateUrl = async (page) => {
@@ -104,6 +37,13 @@ const pipelineMs = (page) => page.evaluate(async () => {
   if (!(ms > 0)) throw new Error(`pipeline_ms gave ${ms}`);
   return Math.round(ms * 100) / 100;
 });
+
+// The page's state opened from its link in a new page, once `selector` shows.
+async function reopen(page, selector = "#listing tr") {
+  const again = await open(await stateUrl(page));
+  await again.waitForSelector(selector);
+  return again;
+}
 
 async function open(url = base) {
   const page = await ctx.newPage();
@@ -144,8 +84,8 @@ test("editing a program changes the listing; a broken program shows its error in
   assert.notEqual(edited, text);
   // Two kinds of edit: retyping an attach type changes every view; typing in a program's text
   // changes only that program's fixups.
-  const edit = await timeEdit(page, { after: 'name = "test11"\nattach = "', until: '"', words: ["fexit", "fentry"], changes: "#listing" });
-  const typing = await timeEdit(page, { after: "*(u64 *)(r9 +", until: ")", words: ["8", "0"], changes: "#program-rows" });
+  const edit = await timeEdit(page, EDITS.attach);
+  const typing = await timeEdit(page, EDITS.typing);
   const pipeline = await pipelineMs(page);
   // The timing ends on the original text: make the edit once more and check it.
   await page.fill("#scenario", edited);
@@ -178,9 +118,8 @@ test("the 38-link trampoline: an edit updates the views (timed)", async () => {
   const text = await page.inputValue("#scenario");
   const edited = text.replace('name = "s01"\nattach = "fsession"', 'name = "s01"\nattach = "fentry"');
   assert.notEqual(edited, text);
-  const edit = await timeEdit(page, { after: 'name = "s01"\nattach = "', until: '"', words: ["fentry", "fsession"], changes: "#listing" });
-  // A line typed into s02 and taken out again (returning 0 either way, so it stays accepted).
-  const typing = await timeEdit(page, { after: 'name = "s02"\nattach = "fsession"\ncookie = 2\ntext = "r0 = 0\\n', until: '"', words: ["r1 = 5\\nexit", "exit"], changes: "#program-rows" });
+  const edit = await timeEdit(page, EDITS.attach38);
+  const typing = await timeEdit(page, EDITS.typing38);
   const pipeline38 = await pipelineMs(page);
   await page.fill("#scenario", edited);
   await page.waitForFunction(() => /s01 \(fentry\)/.test(document.querySelector("#links").innerText));
@@ -227,9 +166,8 @@ test("fsession-v9-patch05 shows the contract error; the link carries the state",
   await page.waitForFunction(() => document.querySelector("#contract")?.innerText.includes("VIOLATED"));
   assert.match(await page.innerText("#contract"), /bpf_session_cookie\(\) returns ctx\[-0\] \(rbp-16, arg0\)/);
   await page.screenshot({ path: path.join(artifacts, "patch05.png"), fullPage: true });
-  const url = await stateUrl(page);
-  assert.match(url, /#v2\./);
-  const again = await open(url);
+  assert.match(await stateUrl(page), /#v2\./);
+  const again = await reopen(page);
   assert.equal(await again.inputValue("#profile"), "fsession-v9-patch05");
   assert.match(await again.innerText("#contract"), /VIOLATED/);
   await again.close();
@@ -249,9 +187,7 @@ test("compare: fsession-v9 against patch 05, differences marked in ctx[-1], slot
   assert.ok(marks.includes("-"), "v9 has instructions patch 05 lacks");
   await page.screenshot({ path: path.join(artifacts, "compare.png"), fullPage: true });
   // The comparison is part of the link.
-  const url = await stateUrl(page);
-  const again = await open(url);
-  await again.waitForSelector("#compare-listing");
+  const again = await reopen(page, "#compare-listing");
   assert.equal(await again.inputValue("#compare"), "fsession-v9-patch05");
   await again.close();
   await page.close();
@@ -337,7 +273,7 @@ test("mode, mitigations, attach cookie and syntax: inputs that change the views 
   const ctitles = await page.$$eval("#program-rows td.code[title]", (tds) => tds.map((t) => t.title));
   assert.ok(ctitles.some((t) => /^load: r\d = 8 bytes at r1 -8 \(zero-extended\)$/.test(t)), ctitles.join("\n"));
   await page.screenshot({ path: path.join(artifacts, "options.png"), fullPage: true });
-  const again = await open(await stateUrl(page));
+  const again = await reopen(page);
   assert.equal(await again.inputValue("#mode"), "call");
   assert.ok(await again.isChecked('input[data-mitigation="IBT"]'));
   assert.equal(await again.inputValue("#bpf-syntax"), "conformance");
@@ -358,8 +294,7 @@ test("compare two scenarios: a frozen copy against the edited text", async () =>
   assert.match(await page.innerText("#compare h2"), /this scenario \(linux-7\.0\) vs the other scenario \(linux-7\.0\)/);
   assert.doesNotMatch(await page.innerText("#compare > p"), /^0 differing/);
   await page.screenshot({ path: path.join(artifacts, "compare-scenarios.png"), fullPage: true });
-  const again = await open(await stateUrl(page));
-  await again.waitForSelector("#compare-listing tr.diff");
+  const again = await reopen(page, "#compare-listing tr.diff");
   // The frozen copy is the unedited default scenario, so the select names that example.
   assert.equal(await again.inputValue("#compare-scenario"), "0");
   await again.close();

@@ -395,9 +395,9 @@ pub fn app() -> Html {
                 <section class="views">
                     if let Some(b) = other.as_ref() {
                         if state.0.compare_scenario.is_empty() {
-                            { comparison(&view, b, (&view.profile, &b.profile), state.0.bytes) }
+                            { comparison(&view, b, (&view.profile, &b.profile), state.0.bytes, *all) }
                         } else {
-                            { comparison(&view, b, (&format!("this scenario ({})", view.profile), &format!("the other scenario ({})", b.profile)), state.0.bytes) }
+                            { comparison(&view, b, (&format!("this scenario ({})", view.profile), &format!("the other scenario ({})", b.profile)), state.0.bytes, *all) }
                         }
                     }
                     // Each view is rendered again only when what it shows changed.

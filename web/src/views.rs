@@ -410,39 +410,53 @@ pub(crate) fn sees(v: &Rc<View>, all: bool) -> Html {
 
 /// The comparison of two views; `names` label the two sides (the profiles, or which scenario
 /// under which profile when the scenarios differ).
-pub(crate) fn comparison(a: &View, b: &View, names: (&str, &str), bytes: bool) -> Html {
-    let c = compare::compare(a, b);
+pub(crate) fn comparison(a: &View, b: &View, names: (&str, &str), bytes: bool, all: bool) -> Html {
+    let c = Rc::new(compare::compare(a, b));
     let (na, nb) = (names.0.to_string(), names.1.to_string());
-    let cell = |x: &Option<String>| x.clone().unwrap_or_else(|| "—".into());
-    let keyed = |id: &str, title: &str, rows: &[compare::KeyedRow]| {
+    let class = |m: compare::Mark| if m == compare::Mark::Same { "" } else { "diff" };
+    // The three tables scroll in panes and render only the rows near the view, as the others.
+    let keyed = |id: &'static str, title: &str, rows: fn(&compare::Comparison) -> &Vec<compare::KeyedRow>| {
+        let row = {
+            let c = c.clone();
+            Callback::from(move |i: usize| {
+                let r = &rows(&c)[i];
+                let cell = |x: &Option<String>| x.clone().unwrap_or_else(|| "—".into());
+                html! { <tr key={i} class={class(r.mark)}>
+                <td class="mark">{ r.mark.sign() }</td><td>{ r.key.clone() }</td><td>{ cell(&r.a) }</td><td>{ cell(&r.b) }</td></tr> }
+            })
+        };
+        let head = html! { <tr><th></th><th></th><th>{ na.clone() }</th><th>{ nb.clone() }</th></tr> };
         html! {
             <>
             <h3>{ title.to_string() }</h3>
-            <table id={id.to_string()}><thead><tr><th></th><th>{""}</th><th>{ na.clone() }</th><th>{ nb.clone() }</th></tr></thead><tbody>
-            { for rows.iter().map(|r| html! { <tr class={if r.mark == compare::Mark::Same {""} else {"diff"}}>
-                <td class="mark">{ r.mark.sign() }</td><td>{ r.key.clone() }</td><td>{ cell(&r.a) }</td><td>{ cell(&r.b) }</td></tr> }) }
-            </tbody></table>
+            <Rows id={id} len={rows(&c).len()} row={row} head={head} label={title.to_string()} all={all}/>
             </>
         }
     };
+    let listing_row = {
+        let c = c.clone();
+        Callback::from(move |i: usize| {
+            let r = &c.listing[i];
+            let side = |x: &Option<(usize, String, String)>| match x {
+                Some((o, h, t)) => {
+                    html! { <><td class="off">{ *o }</td>if bytes {<td class="hex">{ h.clone() }</td>}<td class="code">{ t.clone() }</td></> }
+                }
+                None => html! { <><td></td>if bytes {<td></td>}<td></td></> },
+            };
+            html! { <tr key={i} class={class(r.mark)}><td class="mark">{ r.mark.sign() }</td>{ side(&r.a) }{ side(&r.b) }</tr> }
+        })
+    };
+    let listing_head = html! { <tr><th></th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ na.clone() }</th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ nb.clone() }</th></tr> };
     let verdict = |h: bool| if h { "holds" } else { "VIOLATED" };
     html! {
         <div id="compare"><h2>{ format!("Compare: {na} vs {nb}") }</h2>
             <p class={if c.contract.0 && c.contract.1 {"ok"} else {"error"}}>{ format!(
                 "{} differing rows; contract {} under {}, {} under {}. Marks: - only in {}, + only in {}, ≠ changed.",
                 c.differences(), verdict(c.contract.0), na, verdict(c.contract.1), nb, na, nb) }</p>
-            { keyed("compare-sees", "ctx[-1] per program and pass", &c.sees) }
-            { keyed("compare-slots", "Stack frame slots", &c.slots) }
+            { keyed("compare-sees", "ctx[-1] per program and pass", |c| &c.sees) }
+            { keyed("compare-slots", "Stack frame slots", |c| &c.slots) }
             <h3>{"Trampoline (aligned by instruction text; ≠ where the bytes differ)"}</h3>
-            <table id="compare-listing"><thead><tr><th></th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ na.clone() }</th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ nb.clone() }</th></tr></thead><tbody>
-            { for c.listing.iter().map(|r| {
-                let side = |x: &Option<(usize, String, String)>| match x {
-                    Some((o, h, t)) => html! { <><td class="off">{ *o }</td>if bytes {<td class="hex">{ h.clone() }</td>}<td class="code">{ t.clone() }</td></> },
-                    None => html! { <><td></td>if bytes {<td></td>}<td></td></> },
-                };
-                html! { <tr class={if r.mark == compare::Mark::Same {""} else {"diff"}}><td class="mark">{ r.mark.sign() }</td>{ side(&r.a) }{ side(&r.b) }</tr> }
-            }) }
-            </tbody></table>
+            <Rows id="compare-listing" len={c.listing.len()} row={listing_row} head={listing_head} label="the two trampolines aligned" all={all}/>
         </div>
     }
 }

@@ -109,7 +109,7 @@ pub fn rows(p: &RowsProps) -> Html {
     let pane = use_node_ref();
     // (first visible row, pane height, header height, row height)
     let geo = use_state(|| (0usize, DEFAULT_PANE_PX, 0.0f64, DEFAULT_ROW_PX));
-    let (top, pane_px, head_px, row_px) = *geo;
+    let (top, pane_px, _, row_px) = *geo;
     let visible = (pane_px / row_px).ceil() as usize + 1;
     let (start, end) = window(p.len, top, visible, p.all);
     let update = {
@@ -158,7 +158,6 @@ pub fn rows(p: &RowsProps) -> Html {
             }
         });
     }
-    let _ = head_px;
     html! {
         <div class="pane" ref={pane} onscroll={onscroll}>
             <table id={p.id.clone()} class="virt" tabindex={p.focusable.then_some("0")}

@@ -206,20 +206,27 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
     }
 }
 
-/// Arguments of `run`.
+/// How `run` and `validate` run each scenario.
 #[derive(clap::Args)]
-pub struct RunArgs {
-    /// Scenario file.
-    scenario: PathBuf,
-    /// Use this profile instead of the scenario's.
+pub struct RunFlags {
+    /// Use this profile instead of each scenario's.
     #[arg(long)]
     profile: Option<String>,
-    /// Print the whole outcome as JSON.
+    /// Print the outcomes as JSON.
     #[arg(long)]
     json: bool,
     /// Cross-check against the wasm build of fsession-core in wasmtime and execute its bytes.
     #[arg(long)]
     via_wasm: bool,
+}
+
+/// Arguments of `run`.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Scenario file.
+    scenario: PathBuf,
+    #[command(flatten)]
+    flags: RunFlags,
 }
 
 /// Compiles the wasm build once and points the children at the serialised module.
@@ -304,12 +311,12 @@ fn print_outcome(o: &Outcome) {
 
 /// `run`.
 pub fn run(a: RunArgs) -> CmdResult {
-    let tmp = if a.via_wasm { Some(prepare_wasm()?) } else { None };
-    let o = run_one(&a.scenario, a.profile.as_deref(), a.via_wasm);
+    let tmp = if a.flags.via_wasm { Some(prepare_wasm()?) } else { None };
+    let o = run_one(&a.scenario, a.flags.profile.as_deref(), a.flags.via_wasm);
     if let Some(t) = tmp {
         let _ = std::fs::remove_file(t);
     }
-    if a.json {
+    if a.flags.json {
         println!("{}", serde_json::to_string_pretty(&o).map_err(|e| e.to_string())?);
     } else {
         print_outcome(&o);
@@ -322,15 +329,8 @@ pub fn run(a: RunArgs) -> CmdResult {
 pub struct ValidateArgs {
     /// Scenario files or directories (default: examples/scenarios).
     paths: Vec<PathBuf>,
-    /// Use this profile for every scenario.
-    #[arg(long)]
-    profile: Option<String>,
-    /// Print all outcomes as JSON.
-    #[arg(long)]
-    json: bool,
-    /// Cross-check every scenario against the wasm build in wasmtime and execute its bytes.
-    #[arg(long)]
-    via_wasm: bool,
+    #[command(flatten)]
+    flags: RunFlags,
 }
 
 /// `validate`.
@@ -361,7 +361,7 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
             files.push(p);
         }
     }
-    let tmp = if a.via_wasm { Some(prepare_wasm()?) } else { None };
+    let tmp = if a.flags.via_wasm { Some(prepare_wasm()?) } else { None };
     let tty = std::io::stderr().is_terminal();
     let mut outcomes = vec![];
     for (i, f) in files.iter().enumerate() {
@@ -369,8 +369,8 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
             eprint!("\r[{}/{}] {:<60}", i + 1, files.len(), f.display());
             let _ = std::io::stderr().flush();
         }
-        let o = run_one(f, a.profile.as_deref(), a.via_wasm);
-        if !a.json {
+        let o = run_one(f, a.flags.profile.as_deref(), a.flags.via_wasm);
+        if !a.flags.json {
             if tty {
                 eprint!("\r{:<80}\r", "");
             }
@@ -395,7 +395,7 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
     }
     let passed = outcomes.iter().filter(|o| o.passed).count();
     let failed = outcomes.len() - passed;
-    if a.json {
+    if a.flags.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&outcomes).map_err(|e| e.to_string())?

@@ -348,7 +348,7 @@ pub struct ProgramReport {
 }
 
 /// One attach or detach.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LinkOp {
     /// `attach` or `detach`.
     pub op: &'static str,

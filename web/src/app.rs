@@ -5,7 +5,7 @@ use crate::memo::memoized;
 use crate::model::{compute, markdown, View};
 use crate::state::State;
 use crate::views::{
-    comparison, layout, layout_deps, links, links_deps, listing, listing_deps, listing_keys, programs, sees, sees_deps,
+    comparison, layout, layout_deps, links, links_deps, listing, listing_deps, programs, sees, sees_deps,
     selected_slots, ListingStyle,
 };
 use crate::virt::Rows;
@@ -163,17 +163,13 @@ fn show_line(editor: &NodeRef, text: &str, line: usize) {
         return;
     };
     // The editor counts in UTF-16 units.
-    let mut start = 0u32;
-    for l in text.split('\n').take(line.saturating_sub(1)) {
-        start += l.encode_utf16().count() as u32 + 1;
-    }
-    let len = text
-        .split('\n')
-        .nth(line.saturating_sub(1))
-        .map_or(0, |l| l.encode_utf16().count() as u32);
+    let lines: Vec<u32> = text.split('\n').map(|l| l.encode_utf16().count() as u32).collect();
+    let before = line.saturating_sub(1).min(lines.len());
+    let start: u32 = lines[..before].iter().map(|n| n + 1).sum();
+    let len = lines.get(before).copied().unwrap_or(0);
     let _ = ta.focus();
     let _ = ta.set_selection_range(start, start + len);
-    let line_px = f64::from(ta.scroll_height()) / text.split('\n').count().max(1) as f64;
+    let line_px = f64::from(ta.scroll_height()) / lines.len().max(1) as f64;
     ta.set_scroll_top(((line as f64 - 4.0).max(0.0) * line_px) as i32);
 }
 
@@ -367,9 +363,10 @@ pub fn app() -> Html {
                         { trampoline_options(&state, &view) }
                         { {
                             let text = &state.0.scenario;
-                            let deps = (edit::program_lines(text), edit::prototype(text), *all, (*edit_error).clone());
+                            let (lines, proto) = (Rc::new(edit::program_lines(text)), edit::prototype(text).unwrap_or_default());
+                            let deps = (lines.clone(), proto.clone(), *all, (*edit_error).clone());
                             let (state, edit_error, latest, all) = (state.clone(), edit_error.clone(), latest.clone(), *all);
-                            memoized(deps, move || controls(&state, &latest, &edit_error, all))
+                            memoized(deps, move || controls(&state, &latest, &edit_error, lines.clone(), &proto, all))
                         } }
                         <div class="editor">
                             { {
@@ -407,7 +404,7 @@ pub fn app() -> Html {
                         let style = ListingStyle { bytes: state.0.bytes, att: state.0.att, all: *all };
                         let (v, selected, slot_mark) = (view.clone(), selected.clone(), slot_mark.clone());
                         memoized((listing_deps(&view), style, *selected, slot_mark.clone()), move || {
-                            listing(&v, style, *selected, &selected, slot_mark.as_deref(), listing_keys(&v, &selected))
+                            listing(&v, style, *selected, &selected, slot_mark.as_deref())
                         })
                     } }
                     { memoized((layout_deps(&view), sel_slots.clone()), { let v = view.clone(); move || layout(&v, &sel_slots, Some(pick_slot.clone())) }) }
@@ -458,7 +455,7 @@ fn trampoline_options(state: &UseReducerHandle<Shared>, view: &View) -> Html {
             </select></label>
             { toggle("return thunk", "returns go through jmp __x86_return_thunk", |m| m.return_thunk, |m, v| m.return_thunk = v) }
             { toggle("SLS", "int3 after ret and jmp (straight-line speculation)", |m| m.sls, |m, v| m.sls = v) }
-            { toggle("IBT", "endbr64 at the trampoline's entry", |m| m.ibt, |m, v| m.ibt = v) }
+            { toggle("IBT", "indirect branch tracking: the original function is called past its endbr64", |m| m.ibt, |m, v| m.ibt = v) }
             { toggle("call depth", "call-depth accounting before calls", |m| m.call_depth, |m, v| m.call_depth = v) }
             if overridden { <button id="options-reset" onclick={reset} title="use the profile's mode and mitigations again">{"as the profile"}</button> }
         </div>
@@ -473,6 +470,8 @@ fn controls(
     state: &UseReducerHandle<Shared>,
     latest: &Rc<std::cell::RefCell<String>>,
     error: &UseStateHandle<Option<String>>,
+    progs: Rc<Vec<edit::ProgramLine>>,
+    prototype: &str,
     all: bool,
 ) -> Html {
     let apply = {
@@ -495,8 +494,6 @@ fn controls(
             apply(&|t| edit::set_prototype(t, &v))
         })
     };
-    let text = latest.borrow().clone();
-    let progs = Rc::new(edit::program_lines(&text));
     let n = progs.len();
     let add = {
         let apply = apply.clone();
@@ -581,7 +578,7 @@ fn controls(
         html! { <tr><th>{"program"}</th><th>{"attach"}</th><th>{"cookie"}</th><th>{"syntax"}</th><th></th></tr> };
     html! {
         <div id="controls">
-            <label>{"traced function "}<input id="prototype" type="text" spellcheck="false" value={edit::prototype(&text).unwrap_or_default()} onchange={on_proto}/></label>
+            <label>{"traced function "}<input id="prototype" type="text" spellcheck="false" value={prototype.to_string()} onchange={on_proto}/></label>
             <Rows id="program-controls" len={n} row={row} head={head} onclick={on_click} onchange={on_change} label="programs" all={all}/>
             <button id="add-program" onclick={add}>{"+ program (fentry)"}</button>
             if let Some(e) = &**error { <p class="error" id="edit-error">{ e.clone() }</p> }

@@ -194,19 +194,13 @@ pub fn prototype(text: &str) -> Option<String> {
     field(&text[r], "prototype").map(str::to_string)
 }
 
-/// A bare (unquoted) value of `key = value` in program `i`'s block (`cookie = 7` gives "7").
-pub fn program_field(text: &str, i: usize, key: &str) -> Option<String> {
-    let r = program_blocks(text).get(i)?.clone();
-    field(&text[r], key).map(str::to_string)
-}
-
 /// Sets (`Some`) or removes (`None`) the line `key = value` of program `i`, with `value`
 /// written as given (quote strings yourself). A new line goes after the `attach` line (or the
 /// header); an existing line keeps its trailing comment.
 fn set_program_line(text: &str, i: usize, key: &str, value: Option<&str>) -> Result<String, String> {
     let (_, r) = nth(text, i)?;
     // The program text's lines are not fields (they may contain `=`).
-    let skip = program_text_range(text, i).ok();
+    let skip = program_text_range(&text[r.clone()]).map(|s| r.start + s.start..r.start + s.end);
     let mut pos = r.start;
     let mut after_attach = None;
     for line in text[r.clone()].split_inclusive('\n') {
@@ -268,24 +262,16 @@ pub fn set_cookie(text: &str, i: usize, cookie: &str) -> Result<String, String> 
     set_program_line(text, i, "cookie", Some(&v.to_string()))
 }
 
-/// The byte range of program `i`'s `text = """..."""` content.
-fn program_text_range(text: &str, i: usize) -> Result<Range<usize>, String> {
-    let (_, r) = nth(text, i)?;
-    let block = &text[r.clone()];
+/// The byte range, within a program block, of its `text = """..."""` content (`None` when the
+/// text is not a multi-line string).
+fn program_text_range(block: &str) -> Option<Range<usize>> {
+    let line = block.find("\ntext")?;
     let (q, start) = ["\"\"\"", "'''"]
         .iter()
-        .filter_map(|q| {
-            let line = block.find("\ntext")?;
-            let open = block[line..].find(q)? + line;
-            Some((*q, open + q.len()))
-        })
-        .min_by_key(|(_, s)| *s)
-        .ok_or_else(|| format!("program #{i} has no multi-line text = \"\"\"...\"\"\""))?;
-    let end = block[start..]
-        .find(q)
-        .map(|e| start + e)
-        .ok_or_else(|| format!("program #{i}'s text is not closed"))?;
-    Ok(r.start + start..r.start + end)
+        .filter_map(|q| Some((*q, block[line..].find(q)? + line + q.len())))
+        .min_by_key(|(_, s)| *s)?;
+    let end = start + block[start..].find(q)?;
+    Some(start..end)
 }
 
 /// Rewrites program `i`'s text in the other syntax (`kernel` or `conformance`) and sets its
@@ -296,7 +282,10 @@ pub fn convert_syntax(text: &str, i: usize, to: &str) -> Result<String, String> 
     let to_syntax: Syntax = to
         .parse()
         .map_err(|_| format!("unknown syntax '{to}' (kernel or conformance)"))?;
-    let from = program_field(text, i, "syntax").unwrap_or_else(|| "kernel".into());
+    let from = program_lines(text)
+        .get(i)
+        .map(|p| p.syntax.clone())
+        .ok_or_else(|| format!("there is no program #{i}"))?;
     if from == to {
         return Ok(text.to_string());
     }

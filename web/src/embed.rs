@@ -3,7 +3,7 @@
 
 use crate::model::compute;
 use crate::state::State;
-use crate::views::{layout, links, listing, listing_keys, programs, sees, selected_slots, ListingStyle};
+use crate::views::{layout, links, listing, programs, sees, selected_slots, ListingStyle};
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
@@ -43,7 +43,6 @@ pub fn embed(p: &EmbedProps) -> Html {
     let selected = use_state(|| None::<usize>);
     let prog_selected = use_state(|| None::<usize>);
     let view = use_memo(p.state.clone(), compute);
-    let on_key = listing_keys(&view, &selected);
     let href = format!("{}#{}", p.playground, p.state.to_fragment());
     let selected_slots = selected_slots(&view, *selected);
     let body = match current.as_str() {
@@ -61,7 +60,6 @@ pub fn embed(p: &EmbedProps) -> Html {
             *selected,
             &selected,
             None,
-            on_key,
         ),
     };
     html! {

@@ -8,27 +8,31 @@ use crate::{compare, explain};
 use std::rc::Rc;
 use yew::prelude::*;
 
-/// Arrow keys move the selection in a listing (one tab stop); other keys are left alone.
-pub(crate) fn listing_keys(view: &View, selected: &UseStateHandle<Option<usize>>) -> Callback<KeyboardEvent> {
-    let n = view.report.as_ref().map(|r| r.listing.len()).unwrap_or(0);
-    let targets = model::branch_targets(view);
-    let sel = selected.clone();
+/// Keys of a selectable table (one tab stop): arrow keys move the selection over `len` rows
+/// (the first arrow selects the first row); Enter follows the selected row's jump, if
+/// `jumps` has one for it. Other keys are left to the browser.
+fn selection_keys(
+    len: usize,
+    sel: &UseStateHandle<Option<usize>>,
+    jumps: Rc<Vec<Option<usize>>>,
+) -> Callback<KeyboardEvent> {
+    let sel = sel.clone();
     Callback::from(move |e: KeyboardEvent| {
-        let cur = (*sel).unwrap_or(0);
+        let cur = *sel;
         match e.key().as_str() {
             "Enter" => {
-                if let Some(Some(t)) = (*sel).and_then(|i| targets.get(i)) {
+                if let Some(Some(t)) = cur.and_then(|i| jumps.get(i)) {
                     e.prevent_default();
                     follow(&sel, *t);
                 }
             }
-            "ArrowDown" if n > 0 => {
+            "ArrowDown" if len > 0 => {
                 e.prevent_default();
-                sel.set(Some(if (*sel).is_none() { 0 } else { (cur + 1).min(n - 1) }));
+                sel.set(Some(cur.map_or(0, |c| (c + 1).min(len - 1))));
             }
-            "ArrowUp" if n > 0 => {
+            "ArrowUp" if len > 0 => {
                 e.prevent_default();
-                sel.set(Some(cur.saturating_sub(1)));
+                sel.set(Some(cur.map_or(0, |c| c.saturating_sub(1))));
             }
             _ => {}
         }
@@ -40,15 +44,25 @@ pub(crate) fn follow(sel: &UseStateHandle<Option<usize>>, to: usize) {
     sel.set(Some(to));
 }
 
-/// What [`links`] shows, as one comparable value.
-pub(crate) fn links_deps(v: &View) -> String {
-    match &v.report {
-        Some(r) => format!(
-            "{:?}{:?}{}{}{}",
-            r.check.trampoline, r.check.link_ops, r.check.profile.max_tramp_links, v.profile, v.flags
-        ),
-        None => String::new(),
-    }
+/// What [`links`] shows of the view.
+pub(crate) type LinksDeps = Option<(
+    fsession_core::kernel::link::TrampolineLinks,
+    Vec<fsession_core::scenario::LinkOp>,
+    u32,
+    String,
+    String,
+)>;
+
+/// What [`links`] shows of the view.
+pub(crate) fn links_deps(v: &View) -> LinksDeps {
+    let r = v.report.as_ref()?;
+    Some((
+        r.check.trampoline.clone(),
+        r.check.link_ops.clone(),
+        r.check.profile.max_tramp_links,
+        v.profile.clone(),
+        v.flags.clone(),
+    ))
 }
 
 /// What [`listing`] shows of the view: the lines and the summary (or why there is none).
@@ -151,23 +165,7 @@ pub(crate) fn programs(v: &Rc<View>, all: bool, selected: Option<usize>, sel: &U
             "Select a row (click, or focus the table and use the arrow keys) to explain its instructions.".to_string()
         }
     };
-    let on_key = {
-        let sel = sel.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            let cur = *sel;
-            match e.key().as_str() {
-                "ArrowDown" if len > 0 => {
-                    e.prevent_default();
-                    sel.set(Some(cur.map_or(0, |c| (c + 1).min(len - 1))));
-                }
-                "ArrowUp" if len > 0 => {
-                    e.prevent_default();
-                    sel.set(Some(cur.map_or(0, |c| c.saturating_sub(1))));
-                }
-                _ => {}
-            }
-        })
-    };
+    let on_key = selection_keys(len, sel, Rc::default());
     let on_click = {
         let sel = sel.clone();
         Callback::from(move |e: MouseEvent| {
@@ -243,7 +241,6 @@ pub(crate) fn listing(
     selected: Option<usize>,
     sel: &UseStateHandle<Option<usize>>,
     slot: Option<&str>,
-    on_key: Callback<KeyboardEvent>,
 ) -> Html {
     let ListingStyle { bytes, att, all } = style;
     let Some(r) = &v.report else { return html! {} };
@@ -278,8 +275,10 @@ pub(crate) fn listing(
                     .collect(),
                 None => vec![],
             };
+            let targets = Rc::new(model::branch_targets(v));
+            let on_key = selection_keys(r.listing.len(), sel, targets.clone());
             let row = {
-                let (v, targets, touching) = (v.clone(), Rc::new(model::branch_targets(v)), Rc::new(touching.clone()));
+                let (v, targets, touching) = (v.clone(), targets, Rc::new(touching.clone()));
                 Callback::from(move |i: usize| {
                     let Some(r) = &v.report else { return html! {} };
                     let l = &r.listing[i];

@@ -103,13 +103,32 @@ fn measure(pane: &web_sys::Element) -> (f64, f64, f64, Option<f64>) {
     (f64::from(pane.scroll_top()), f64::from(pane.client_height()), head, row)
 }
 
+/// Where a pane is scrolled to and how big its parts are, in CSS pixels.
+#[derive(Clone, Copy, PartialEq)]
+struct Geometry {
+    /// First visible row.
+    top: usize,
+    /// The pane's height.
+    pane_px: f64,
+    /// The header row's height.
+    head_px: f64,
+    /// One row's height.
+    row_px: f64,
+}
+
 /// A virtualised table in a scroll pane.
 #[function_component(Rows)]
 pub fn rows(p: &RowsProps) -> Html {
     let pane = use_node_ref();
-    // (first visible row, pane height, header height, row height)
-    let geo = use_state(|| (0usize, DEFAULT_PANE_PX, 0.0f64, DEFAULT_ROW_PX));
-    let (top, pane_px, _, row_px) = *geo;
+    let geo = use_state(|| Geometry {
+        top: 0,
+        pane_px: DEFAULT_PANE_PX,
+        head_px: 0.0,
+        row_px: DEFAULT_ROW_PX,
+    });
+    let Geometry {
+        top, pane_px, row_px, ..
+    } = *geo;
     let visible = (pane_px / row_px).ceil() as usize + 1;
     let (start, end) = window(p.len, top, visible, p.all);
     let update = {
@@ -118,16 +137,23 @@ pub fn rows(p: &RowsProps) -> Html {
             let Some(el) = pane.cast::<web_sys::Element>() else {
                 return;
             };
-            let (scroll, height, head, row) = measure(&el);
-            let row = row.unwrap_or(geo.3);
-            let top = ((scroll - head).max(0.0) / row) as usize;
+            let (scroll, pane_px, head_px, row) = measure(&el);
             let g = *geo;
+            let row_px = row.unwrap_or(g.row_px);
+            let top = ((scroll - head_px).max(0.0) / row_px) as usize;
             // Re-render only when the window would move by a useful amount or sizes changed.
-            let visible = (height / row).ceil() as usize + 1;
-            let moved = top.abs_diff(g.0) >= overscan(visible) / 2 || (top == 0) != (g.0 == 0);
-            let resized = (height - g.1).abs() > 1.0 || (head - g.2).abs() > 1.0 || (row - g.3).abs() > 0.25;
+            let visible = (pane_px / row_px).ceil() as usize + 1;
+            let moved = top.abs_diff(g.top) >= overscan(visible) / 2 || (top == 0) != (g.top == 0);
+            let resized = (pane_px - g.pane_px).abs() > 1.0
+                || (head_px - g.head_px).abs() > 1.0
+                || (row_px - g.row_px).abs() > 0.25;
             if moved || resized {
-                geo.set((top, height, head, row));
+                geo.set(Geometry {
+                    top,
+                    pane_px,
+                    head_px,
+                    row_px,
+                });
             }
         }
     };
@@ -147,7 +173,12 @@ pub fn rows(p: &RowsProps) -> Html {
         let (pane, geo, update) = (pane.clone(), geo.clone(), update.clone());
         use_effect_with(p.reveal, move |reveal| {
             if let (Some(i), Some(el)) = (reveal, pane.cast::<web_sys::Element>()) {
-                let (_, pane_px, head_px, row_px) = *geo;
+                let Geometry {
+                    pane_px,
+                    head_px,
+                    row_px,
+                    ..
+                } = *geo;
                 let y = head_px + *i as f64 * row_px;
                 let scroll = f64::from(el.scroll_top());
                 if y < scroll + head_px || y + row_px > scroll + pane_px {

@@ -18,6 +18,7 @@ pub mod errno;
 pub mod interp;
 pub mod isa;
 pub mod kernel;
+pub mod oracle;
 pub mod scenario;
 pub mod show;
 pub mod tramp;

@@ -525,7 +525,7 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
             result,
         });
     }
-    let trampoline = tramp.links(&profile);
+    let trampoline = tramp.links(&profile, &func);
     Ok(CheckReport {
         description: s.description.clone(),
         profile,

@@ -4,6 +4,7 @@ use fsession_core::errno::Errno;
 use fsession_core::kernel::link::{flags, LinkInfo, Trampoline};
 use fsession_core::kernel::profile::{Profile, TrampolineMode};
 use fsession_core::kernel::program::AttachType::{self, *};
+use fsession_core::kernel::program::{parse_prototype, FuncModel};
 
 fn link(prog: usize, attach: AttachType) -> LinkInfo {
     LinkInfo {
@@ -21,6 +22,10 @@ fn cookie_link(prog: usize) -> LinkInfo {
         call_session_cookie: true,
         ..link(prog, Fsession)
     }
+}
+
+fn func() -> FuncModel {
+    parse_prototype("int f(int a)", &Default::default()).unwrap()
 }
 
 fn p70() -> Profile {
@@ -133,19 +138,39 @@ fn flags_the_trampoline_gets() {
     p.mode = TrampolineMode::Call;
     let mut t = Trampoline::new();
     t.attach(link(0, Fentry), &p).unwrap();
-    assert_eq!(t.links(&p).flags, flags::RESTORE_REGS);
+    assert_eq!(t.links(&p, &func()).flags, flags::RESTORE_REGS);
     t.attach(link(1, Fsession), &p).unwrap();
-    assert_eq!(t.links(&p).flags, flags::CALL_ORIG | flags::SKIP_FRAME);
+    assert_eq!(t.links(&p, &func()).flags, flags::CALL_ORIG | flags::SKIP_FRAME);
     p.mode = TrampolineMode::Jmp;
-    assert_eq!(t.links(&p).flags, flags::CALL_ORIG);
+    assert_eq!(t.links(&p, &func()).flags, flags::CALL_ORIG);
     let mut ip = link(2, Fexit);
     ip.call_get_func_ip = true;
     t.attach(ip, &p).unwrap();
-    let l = t.links(&p);
+    let l = t.links(&p, &func());
     assert_eq!(flags::names(l.flags), "CALL_ORIG|IP_ARG");
     assert_eq!((l.fsession_cnt, l.fsession_cookie_cnt, l.slots_used), (1, 0, 4));
     // fmod_ret alone also calls the original
     let mut t = Trampoline::new();
     t.attach(link(0, FmodRet), &p).unwrap();
-    assert_eq!(t.links(&p).flags, flags::CALL_ORIG);
+    assert_eq!(t.links(&p, &func()).flags, flags::CALL_ORIG);
+}
+
+/// struct_ops: a trampoline of its own, INDIRECT, RET_FENTRY_RET when the member returns a value
+/// (as every captured struct_ops trampoline of 6.12 and 6.18 shows), nothing else beside it.
+#[test]
+fn struct_ops_trampoline_flags_and_exclusion() {
+    let p = Profile::by_name("linux-6.12").unwrap();
+    let mut t = Trampoline::new();
+    t.attach(link(0, StructOps), &p).unwrap();
+    let l = t.links(&p, &func());
+    assert_eq!(l.flags, flags::INDIRECT | flags::RET_FENTRY_RET);
+    assert_eq!(l.fentry.len(), 1);
+    let void = parse_prototype("void f(struct sock *sk)", &Default::default()).unwrap();
+    assert_eq!(t.links(&p, &void).flags, flags::INDIRECT);
+    assert_eq!(t.attach(link(1, Fentry), &p).unwrap_err().errno, Errno::EBUSY);
+    let mut u = Trampoline::new();
+    u.attach(link(1, Fentry), &p).unwrap();
+    assert_eq!(u.attach(link(0, StructOps), &p).unwrap_err().errno, Errno::EBUSY);
+    t.detach(0).unwrap();
+    assert!(t.links(&p, &func()).is_empty());
 }

@@ -6,7 +6,16 @@ use fsession_core::kernel::profile::{Profile, ProfileError, TrampolineMode};
 #[test]
 fn shipped_profiles() {
     let names: Vec<String> = Profile::shipped().into_iter().map(|p| p.name).collect();
-    assert_eq!(names, ["linux-6.18", "linux-7.0", "fsession-v9", "fsession-v9-patch05"]);
+    assert_eq!(
+        names,
+        [
+            "linux-6.12",
+            "linux-6.18",
+            "linux-7.0",
+            "fsession-v9",
+            "fsession-v9-patch05"
+        ]
+    );
     let p70 = Profile::by_name("linux-7.0").unwrap();
     assert!(p70.fsession && p70.cookie_limit.is_none() && p70.max_tramp_links == 38);
     assert_eq!(p70.verifier_meta, p70.trampoline_meta);

@@ -1,6 +1,6 @@
 //! Golden trampolines: the §2.9 listing of the reference (400 bytes, with its rel32 fields shown
-//! as 0) and every trampoline captured from a real Linux 6.18 kernel in
-//! ../shared/kernel-oracle/trampolines, rebuilt from its prototype, flags and addresses.
+//! as 0). The trampolines captured from real kernels are rebuilt through the scenario pipeline by
+//! tests/oracle.rs.
 
 use fsession_core::kernel::link::flags::*;
 use fsession_core::kernel::profile::Profile;
@@ -8,7 +8,6 @@ use fsession_core::kernel::program::{parse_prototype, AttachType};
 use fsession_core::tramp::listing::{listing, AsmSyntax};
 use fsession_core::tramp::{encode, Addresses, Encoded, ProgImage, TrampolineSpec};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 fn prog(name: &str, attach: AttachType, shadow: bool, cookie_user: bool, p: u64) -> ProgImage {
     ProgImage {
@@ -169,108 +168,4 @@ fn section_2_9_variants() {
     let at = 1 + 3 + 4 + 4 + 5 + 4; // push, mov, sub, save rbx, mov eax, store
     assert_eq!(b[at..at + 7], [0x48, 0xc7, 0xc0, 0x00, 0x00, 0x00, 0x81]);
     assert_eq!(b[at + 7..at + 11], [0x48, 0x89, 0x45, 0xd8]);
-}
-
-fn oracle_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/kernel-oracle/trampolines")
-}
-
-fn parse_flags(s: &str) -> u32 {
-    s.split('|')
-        .map(|f| match f.trim().trim_start_matches("BPF_TRAMP_F_") {
-            "RESTORE_REGS" => RESTORE_REGS,
-            "CALL_ORIG" => CALL_ORIG,
-            "SKIP_FRAME" => SKIP_FRAME,
-            "IP_ARG" => IP_ARG,
-            "RET_FENTRY_RET" => RET_FENTRY_RET,
-            "ORIG_STACK" => ORIG_STACK,
-            "SHARE_IPMODIFY" => SHARE_IPMODIFY,
-            "TAIL_CALL_CTX" => TAIL_CALL_CTX,
-            "INDIRECT" => INDIRECT,
-            other => panic!("unknown flag {other}"),
-        })
-        .fold(0, |a, b| a | b)
-}
-
-fn addr_in(asm: &str) -> u64 {
-    let h = asm.rsplit("0x").next().unwrap();
-    u64::from_str_radix(h.trim(), 16).unwrap()
-}
-
-/// Every captured trampoline, rebuilt from its recorded prototype, flags and addresses.
-#[test]
-fn kernel_oracle_trampolines() {
-    let p618 = Profile::by_name("linux-6.18").unwrap();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(oracle_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 9);
-    for f in files {
-        let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
-        let sig = j["signature"].as_str().unwrap().replace("(*)", "f");
-        let func = parse_prototype(&sig, &BTreeMap::new()).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let addr = j
-            .get("addr")
-            .or_else(|| j.get("tramp_addr"))
-            .and_then(|v| v.as_str())
-            .unwrap();
-        let image = u64::from_str_radix(addr.trim_start_matches("0x"), 16).unwrap();
-        let (mut prog, mut enter, mut exit, mut bpf_func, mut thunk) = (0, 0, 0, 0, 0);
-        for t in j["targets"].as_array().unwrap() {
-            let what = t["target"][0].as_str().unwrap();
-            let asm = t["asm"].as_str().unwrap();
-            if what.starts_with("struct bpf_prog *") {
-                prog = addr_in(asm);
-            } else if what == "__bpf_prog_enter" || what == "__bpf_prog_enter_recur" {
-                enter = addr_in(asm);
-            } else if what == "__bpf_prog_exit" || what == "__bpf_prog_exit_recur" {
-                exit = addr_in(asm);
-            } else if what.starts_with("bpf_prog_") {
-                bpf_func = addr_in(asm);
-            } else if what.contains("return_thunk") {
-                thunk = addr_in(asm);
-            }
-        }
-        let spec = TrampolineSpec {
-            func,
-            flags: parse_flags(j["flags"].as_str().unwrap()),
-            fentry: vec![ProgImage {
-                name: "prog".into(),
-                attach: AttachType::Fentry,
-                shadow: false,
-                cookie: 0,
-                call_session_cookie: false,
-                prog,
-                bpf_func,
-                insns: None,
-                enter,
-                exit,
-            }],
-            fexit: vec![],
-            fmod_ret: vec![],
-            addrs: Addresses {
-                image,
-                func: 0,
-                im: 0,
-                tramp_enter: 0,
-                tramp_exit: 0,
-                return_thunk: thunk,
-            },
-            meta: p618.trampoline_meta,
-            mitigations: p618.mitigations,
-            ftrace_with_jmp: false,
-        };
-        let enc = encode(&spec).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let want = hex(j["hex"].as_str().unwrap());
-        assert_eq!(
-            enc.bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-            want.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-            "{}",
-            f.display()
-        );
-        listing(&enc, image, AsmSyntax::Att).unwrap();
-    }
 }

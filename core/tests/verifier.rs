@@ -288,13 +288,13 @@ fn calls_and_kfuncs() {
         rejects(TpBtf, "call bpf_get_func_ret#184\nr0 = 0\nexit"),
         0,
         Errno::EINVAL,
-        "unknown func bpf_get_func_ret#184",
+        "program of this type cannot use helper bpf_get_func_ret#184",
     );
     check(
         rejects(Fentry, "call bpf_map_lookup_elem#1\nr0 = 0\nexit"),
         0,
         Errno::EINVAL,
-        "unknown func bpf_map_lookup_elem#1",
+        "program of this type cannot use helper bpf_map_lookup_elem#1",
     );
     check(
         rejects(Fsession, "call kfunc#12345\nr0 = 0\nexit"),
@@ -389,4 +389,41 @@ fn session_kfuncs_without_ctx_before_7_0() {
     };
     let func = parse_prototype("int f(int a)", &BTreeMap::new()).unwrap();
     assert!(verify(&prog, &func, &p, &BTreeMap::new()).is_ok());
+}
+
+/// Linux 6.12's refusals, as its verifier logged them (kernel-oracle/linux-6.12/xlated/
+/// tp_btf_get_func_*.FAILED.txt): tp_btf programs cannot use the nr_args helpers, and
+/// bpf_get_func_ip names no fsession before the series.
+#[test]
+fn linux_6_12_refusals_as_logged() {
+    let r = |attach, text| run_with("linux-6.12", attach, "int bpf_fentry_test1(int a)", text).expect_err(text);
+    for (text, name) in [
+        (
+            "r6 = r1\nr1 = r6\ncall bpf_get_func_arg_cnt#185\nr0 = 0\nexit",
+            "bpf_get_func_arg_cnt#185",
+        ),
+        (
+            "r1 = r1\ncall bpf_get_func_ret#184\nr0 = 0\nexit",
+            "bpf_get_func_ret#184",
+        ),
+    ] {
+        let e = r(TpBtf, text);
+        assert_eq!(e.errno, Errno::EINVAL);
+        assert_eq!(e.message, format!("program of this type cannot use helper {name}"));
+    }
+    let e = r(TpBtf, "call bpf_get_func_ip#173\nr0 = 0\nexit");
+    check(
+        e,
+        0,
+        Errno::ENOTSUPP,
+        "func bpf_get_func_ip#173 supported only for fentry/fexit/fmod_ret programs",
+    );
+    // 6.18's profile keeps its [U] choice: tp_btf gets the constant inline.
+    assert!(run_with(
+        "linux-6.18",
+        TpBtf,
+        "int f(int a)",
+        "call bpf_get_func_arg_cnt#185\nr0 = 0\nexit"
+    )
+    .is_ok());
 }

@@ -63,7 +63,7 @@ fn main() {
         for l in &links {
             tr.attach(l.clone(), &profile).unwrap();
         }
-        let lists = tr.links(&profile);
+        let lists = tr.links(&profile, &report.function);
         let spec = spec_from_links(&lists, &report.function, &profile, &|_| false, &place);
         let enc = encode_bytes(black_box(&spec)).unwrap();
         size = enc.bytes.len();
@@ -77,7 +77,7 @@ fn main() {
         for l in &links {
             tr.attach(l.clone(), &profile).unwrap();
         }
-        tr.links(&profile)
+        tr.links(&profile, &report.function)
     };
     let spec = spec_from_links(&lists, &report.function, &profile, &|_| false, &place);
     let mut acc = Vec::with_capacity(iters);
@@ -88,7 +88,7 @@ fn main() {
         for l in &links {
             tr.attach(l.clone(), &profile).unwrap();
         }
-        black_box(tr.links(&profile));
+        black_box(tr.links(&profile, &report.function));
         acc.push(t.elapsed());
         let t = Instant::now();
         black_box(encode_bytes(black_box(&spec)).unwrap());

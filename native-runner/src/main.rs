@@ -29,6 +29,8 @@ enum Command {
     Exec(cmd::asm::ExecArgs),
     /// Check a scenario: verifier verdicts, programs before and after fixups, the link table.
     Check(cmd::check::Args),
+    /// Check the model against captures of real kernels (trampolines, xlated programs).
+    Oracle(cmd::oracle::Args),
     /// List, show and diff kernel profiles.
     Profiles(cmd::profiles::Args),
     /// Show a scenario's trampoline: stack layout, annotated listing, contract check.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Disasm(a) => cmd::asm::disasm(a),
         Command::Exec(a) => cmd::asm::exec(a),
         Command::Check(a) => cmd::check::run(a),
+        Command::Oracle(a) => cmd::oracle::run(a),
         Command::Profiles(a) => cmd::profiles::run(a),
         Command::Show(a) => cmd::show::run(a),
         Command::Run(a) => cmd::run::run(a),

@@ -219,7 +219,7 @@ fn check_scenarios_and_profiles() {
         stdout(&o)
     );
     let o = bin().arg("profiles").output().unwrap();
-    assert_eq!(stdout(&o).lines().count(), 4);
+    assert_eq!(stdout(&o).lines().count(), 5);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -343,4 +343,64 @@ fn run_and_validate_on_hardware() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["passed"], true);
     assert_eq!(v[0]["report"]["calls"][0]["ret"], 1234);
+}
+
+/// `oracle`: every capture in ../shared/kernel-oracle, one line each and the summary; a copy of a
+/// kernel's captures with one byte changed fails with the aligned listing; --json.
+#[test]
+fn oracle_over_the_captures() {
+    let o = bin().arg("oracle").output().unwrap();
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}");
+    let last = out.lines().last().unwrap();
+    assert!(last.contains(" passed, 0 failed, "), "{last}");
+    assert!(out.contains("linux-6.12/trampolines/fentry_fexit_7arg.json [linux-6.12]: ok (302 bytes, 2 programs, CALL_ORIG|SKIP_FRAME)"), "{out}");
+    assert!(
+        out.contains("trampolines/struct_ops_tcp_ssthresh.json [linux-6.18]: ok (107 bytes"),
+        "{out}"
+    );
+    assert!(
+        out.contains("xlated/session_kprobe.json [linux-6.12]: skipped: KPROBE programs are not modelled"),
+        "{out}"
+    );
+    assert!(
+        out.contains("jit/jit_alu.json [linux-6.12]: skipped: JIT images need the BPF JIT"),
+        "{out}"
+    );
+
+    // A kernel directory of our own: env.json and one capture with a changed byte.
+    let src = root().join("../shared/kernel-oracle/linux-6.12");
+    let dir = std::env::temp_dir().join(format!("fsession-oracle-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("trampolines")).unwrap();
+    std::fs::copy(src.join("env.json"), dir.join("env.json")).unwrap();
+    let text = std::fs::read_to_string(src.join("trampolines/fexit_1arg.json")).unwrap();
+    let mut j: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hex = j["hex"].as_str().unwrap().replacen("c3cc", "c390", 1);
+    j["hex"] = hex.into();
+    std::fs::write(dir.join("trampolines/fexit_1arg.json"), j.to_string()).unwrap();
+    let o = bin().arg("oracle").arg(&dir).output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("fexit_1arg.json [linux-6.12]: DIFFERS: first differing instruction at +0x09f"),
+        "{out}"
+    );
+    assert!(out.contains("≠ +0x09f cc"), "{out}");
+    assert!(out.ends_with("0 passed, 1 failed, 0 skipped\n"), "{out}");
+    let o = bin().args(["oracle", "--json"]).arg(&dir).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["failed"], 1);
+    assert_eq!(v["captures"][0]["status"], "differs");
+    assert_eq!(v["captures"][0]["differs"], "image");
+    // Without env.json the kernel is unknown unless --profile names it.
+    std::fs::remove_file(dir.join("env.json")).unwrap();
+    let o = bin().arg("oracle").arg(&dir).output().unwrap();
+    assert!(stdout(&o).contains("ERROR:"), "{}", stdout(&o));
+    let o = bin()
+        .args(["oracle", "--profile", "linux-6.12"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(stdout(&o).contains("DIFFERS"), "{}", stdout(&o));
+    std::fs::remove_dir_all(&dir).ok();
 }

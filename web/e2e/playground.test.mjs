@@ -193,6 +193,29 @@ test("compare: fsession-v9 against patch 05, differences marked in ctx[-1], slot
   await page.close();
 });
 
+test("linux-6.12: its example from the gallery, and compared with linux-7.0", async () => {
+  const page = await open();
+  const i = await page.$$eval("#gallery option", (os) => os.findIndex((o) => /6\.12: fentry \+ fexit/.test(o.textContent)));
+  assert.ok(i >= 0, "the 6.12 examples are in the gallery");
+  await page.selectOption("#gallery", String(i));
+  await page.waitForFunction(() => /t0_fentry \(fentry\)/.test(document.querySelector("#links")?.innerText ?? ""));
+  const profiles = await page.$$eval("#profile option", (os) => os.map((o) => o.value));
+  assert.ok(profiles.includes("linux-6.12"), profiles.join(", "));
+  // The return is the listing's last line: render every row to see it.
+  await page.check("#all-rows");
+  const total = Number(await page.getAttribute("#listing", "data-rows"));
+  await page.waitForFunction((n) => document.querySelectorAll("#listing tr[data-i]").length === n, total);
+  const listing = await page.innerText("#listing");
+  assert.match(listing, /int3/, "6.12 returns with ret; int3");
+  assert.match(listing, /func \+ 9/, "the original is called past its endbr64");
+  await page.selectOption("#compare", "linux-7.0");
+  await page.waitForSelector("#compare-listing tr.diff");
+  const diffs = await page.$$eval("#compare-listing tr.diff", (rows) => rows.map((r) => r.innerText));
+  assert.ok(diffs.some((r) => /int3/.test(r)), diffs.join("\n"));
+  assert.ok(diffs.some((r) => /rbp\+0x18/.test(r)), diffs.join("\n"));
+  await page.close();
+});
+
 test("keyboard: the listing is one tab stop, arrows move the selection, slots are marked", async () => {
   const page = await open();
   await page.focus("#listing");

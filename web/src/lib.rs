@@ -62,6 +62,18 @@ pub const GALLERY: &[(&str, &str)] = &[
         "recursion",
         include_str!("../../examples/scenarios/recursion_miss.toml"),
     ),
+    (
+        "6.12: fentry + fexit, 7 arguments",
+        include_str!("../../examples/scenarios/linux612_fentry_fexit_7args.toml"),
+    ),
+    (
+        "6.12: fmod_ret + fexit",
+        include_str!("../../examples/scenarios/linux612_fmod_ret_fexit.toml"),
+    ),
+    (
+        "6.12: IP_ARG",
+        include_str!("../../examples/scenarios/linux612_ip_arg.toml"),
+    ),
 ];
 
 /// Diagnostics for the browser tests: the average time in milliseconds of `runs` runs of the

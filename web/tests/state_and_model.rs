@@ -778,3 +778,50 @@ fn markdown_has_the_listing_ctx_and_the_contract() {
     }));
     assert!(bad.contains("**violated**\n\n- "), "{bad}");
 }
+
+/// The playground offers linux-6.12 and its examples; comparing a 6.12 example with linux-7.0
+/// shows what the fsession series (and 7.0's jmp mode) changed in the bytes, and what the 6.12
+/// machine's mitigations add.
+#[test]
+fn comparing_linux_6_12_with_7_0_shows_the_series_changes() {
+    use fsession_web::compare::{compare, Mark};
+    assert!(fsession_core::kernel::profile::Profile::by_name("linux-6.12").is_ok());
+    let (_, text) = fsession_web::GALLERY
+        .iter()
+        .find(|(name, _)| name.starts_with("6.12: fentry + fexit"))
+        .expect("the 6.12 examples are in the gallery");
+    let a = compute(&State {
+        scenario: text.to_string(),
+        profile: "linux-6.12".into(),
+        ..State::default()
+    });
+    let b = compute(&State {
+        scenario: text.to_string(),
+        profile: "linux-7.0".into(),
+        ..State::default()
+    });
+    assert!(a.report.as_ref().unwrap().problems.is_empty());
+    let c = compare(&a, &b);
+    let only_left: Vec<&str> = c
+        .listing
+        .iter()
+        .filter(|r| r.mark == Mark::Left)
+        .filter_map(|r| r.a.as_ref().map(|x| x.2.as_str()))
+        .collect();
+    // 6.12 returns `ret; int3` (SLS) and skips the traced function's frame (call mode).
+    assert!(only_left.contains(&"int3"), "{only_left:?}");
+    assert!(only_left.iter().any(|t| t.starts_with("add rsp")), "{only_left:?}");
+    // The stack argument's offset (call mode rbp+0x18 against jmp mode rbp+0x10) and the call of
+    // the original (func + 9 with IBT against func + 5) differ.
+    let only_right: Vec<&str> = c
+        .listing
+        .iter()
+        .filter(|r| r.mark == Mark::Right)
+        .filter_map(|r| r.b.as_ref().map(|x| x.2.as_str()))
+        .collect();
+    assert!(only_left.contains(&"mov rax, [rbp+0x18]"), "{only_left:?}");
+    assert!(only_right.contains(&"mov rax, [rbp+0x10]"), "{only_right:?}");
+    assert!(only_left.contains(&"call 0xffffffff81245679"), "{only_left:?}");
+    assert!(only_right.contains(&"call 0xffffffff81245675"), "{only_right:?}");
+    assert!(c.differences() > 0);
+}

@@ -27,6 +27,19 @@ pub struct FixupNote {
     pub detail: String,
 }
 
+/// A helper call the fixups leave as a call: the kernel then points it at the function that
+/// implements the helper for this program type (`insn->imm = fn - __bpf_call_base`), an
+/// address of the running kernel. `insns` keep the helper id; this says where it goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HelperCall {
+    /// Index in the fixed program.
+    pub index: usize,
+    /// The helper id.
+    pub helper: i32,
+    /// The kernel function it resolves to, where the model knows it.
+    pub func: Option<&'static str>,
+}
+
 /// A program after fixups.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Fixed {
@@ -36,6 +49,21 @@ pub struct Fixed {
     pub map: Vec<Range<usize>>,
     /// One note per rewritten instruction.
     pub notes: Vec<FixupNote>,
+    /// The helper calls left in the program, with the function each resolves to.
+    pub helper_calls: Vec<HelperCall>,
+}
+
+/// The kernel function behind a helper for this attach type (`func_proto->func`), for the
+/// helpers the verifier model lets a program call. The names are those the 6.12 captures record
+/// (`call #-99280 -> bpf_get_attach_cookie_tracing`) and the kernel's helper implementations.
+pub fn helper_impl(helper: i32, attach: AttachType) -> Option<&'static str> {
+    match helper {
+        BPF_FUNC_GET_ATTACH_COOKIE if attach.is_tracing() => Some("bpf_get_attach_cookie_tracing"),
+        5 => Some("bpf_ktime_get_ns"),
+        7 => Some("bpf_user_rnd_u32"),
+        14 => Some("bpf_get_current_pid_tgid"),
+        _ => None,
+    }
 }
 
 /// The inline for one call, if the kernel inlines it for this program and profile.
@@ -191,5 +219,22 @@ pub fn fixup(prog: &Program, func: &FuncModel, profile: &Profile) -> Result<Fixe
         });
     }
     let (insns, map) = p.finish();
-    Ok(Fixed { insns, map, notes })
+    let helper_calls = crate::isa::decode_program(&insns)
+        .map_err(|e| PatchError::Position(e.index))?
+        .into_iter()
+        .filter_map(|(index, instr)| match instr {
+            Instr::CallHelper(helper) => Some(HelperCall {
+                index,
+                helper,
+                func: helper_impl(helper, prog.attach),
+            }),
+            _ => None,
+        })
+        .collect();
+    Ok(Fixed {
+        insns,
+        map,
+        notes,
+        helper_calls,
+    })
 }

@@ -2,7 +2,7 @@
 //! which order, within which limits, and the flags the trampoline gets.
 
 use super::profile::{Profile, TrampolineMode};
-use super::program::AttachType;
+use super::program::{AttachType, FuncModel};
 use crate::errno::Errno;
 use serde::Serialize;
 use thiserror::Error;
@@ -101,6 +101,9 @@ pub struct Trampoline {
     pub fmod_ret: Vec<ListEntry>,
     /// An attached freplace program, if any.
     pub extension: Option<LinkInfo>,
+    /// The struct_ops program this trampoline was prepared for, if any: a struct_ops member
+    /// gets a trampoline of its own with just that program (`bpf_struct_ops_prepare_trampoline`).
+    pub struct_ops: Option<LinkInfo>,
     /// Flags seeded at load (`TAIL_CALL_CTX` for a tail-call-reachable target program).
     pub seed_flags: u32,
 }
@@ -146,6 +149,7 @@ impl Trampoline {
             fexit: Vec::new(),
             fmod_ret: Vec::new(),
             extension: None,
+            struct_ops: None,
             seed_flags: 0,
         }
     }
@@ -164,7 +168,25 @@ impl Trampoline {
                 format!("{name}: freplace program {} is attached to this function", ext.name),
             );
         }
+        if let Some(so) = &self.struct_ops {
+            return lerr(
+                Errno::EBUSY,
+                format!("{name}: this trampoline belongs to struct_ops program {}", so.name),
+            );
+        }
         let mut cnt = self.slots_used();
+        if link.attach == AttachType::StructOps {
+            if cnt > 0 {
+                return lerr(
+                    Errno::EBUSY,
+                    format!(
+                        "{name}: a struct_ops member gets its own trampoline; {cnt} fentry/fexit/fmod_ret/fsession links are attached to this one"
+                    ),
+                );
+            }
+            self.struct_ops = Some(link);
+            return Ok(());
+        }
         if link.attach == AttachType::Freplace {
             if cnt > 0 {
                 return lerr(
@@ -254,8 +276,10 @@ impl Trampoline {
     /// `__bpf_trampoline_unlink_prog()`: detaches the link of program `prog` (both list entries
     /// of an fsession).
     pub fn detach(&mut self, prog: usize) -> Result<LinkInfo, LinkError> {
-        if self.extension.as_ref().is_some_and(|e| e.prog == prog) {
-            return Ok(self.extension.take().expect("checked"));
+        for slot in [&mut self.extension, &mut self.struct_ops] {
+            if let Some(l) = slot.take_if(|e| e.prog == prog) {
+                return Ok(l);
+            }
         }
         let mut found = None;
         for list in [&mut self.fentry, &mut self.fexit, &mut self.fmod_ret] {
@@ -270,8 +294,12 @@ impl Trampoline {
     }
 
     /// `bpf_trampoline_get_progs()` and the flags of `bpf_trampoline_update()` (reference §4.5,
-    /// §4.6). Call mode gets `SKIP_FRAME` with `CALL_ORIG`; jmp mode does not.
-    pub fn links(&self, profile: &Profile) -> TrampolineLinks {
+    /// §4.6). Call mode gets `SKIP_FRAME` with `CALL_ORIG`; jmp mode does not. A struct_ops
+    /// trampoline is [`struct_ops_links`] instead.
+    pub fn links(&self, profile: &Profile, func: &FuncModel) -> TrampolineLinks {
+        if let Some(so) = &self.struct_ops {
+            return struct_ops_links(so, func);
+        }
         let mut f = self.seed_flags & (flags::SHARE_IPMODIFY | flags::TAIL_CALL_CTX);
         if !self.fexit.is_empty() || !self.fmod_ret.is_empty() {
             f |= flags::CALL_ORIG;
@@ -295,5 +323,28 @@ impl Trampoline {
             fsession_cookie_cnt: fs.filter(|e| e.link.call_session_cookie).count(),
             slots_used: self.slots_used(),
         }
+    }
+}
+
+/// `bpf_struct_ops_prepare_trampoline()`: one program in the FENTRY list, called indirectly
+/// (`INDIRECT`), its return value returned when the member returns one (`RET_FENTRY_RET`). Read
+/// off the captured struct_ops trampolines of 6.12 and 6.18: `void` members get INDIRECT alone,
+/// the others INDIRECT|RET_FENTRY_RET.
+pub fn struct_ops_links(link: &LinkInfo, func: &FuncModel) -> TrampolineLinks {
+    let mut f = flags::INDIRECT;
+    if func.ret_size > 0 {
+        f |= flags::RET_FENTRY_RET;
+    }
+    TrampolineLinks {
+        fentry: vec![ListEntry {
+            link: link.clone(),
+            shadow: false,
+        }],
+        fexit: Vec::new(),
+        fmod_ret: Vec::new(),
+        flags: f,
+        fsession_cnt: 0,
+        fsession_cookie_cnt: 0,
+        slots_used: 1,
     }
 }

@@ -136,7 +136,8 @@ pub enum ProfileError {
     },
 }
 
-const SHIPPED: [&str; 4] = [
+const SHIPPED: [&str; 5] = [
+    include_str!("../../profiles/linux-6.12.toml"),
     include_str!("../../profiles/linux-6.18.toml"),
     include_str!("../../profiles/linux-7.0.toml"),
     include_str!("../../profiles/fsession-v9.toml"),

@@ -26,19 +26,24 @@ pub enum AttachType {
     TpBtf,
     /// EXT (freplace): replaces the target, exclusive with everything else.
     Freplace,
+    /// STRUCT_OPS: a member of a kernel ops table (`tcp_congestion_ops.ssthresh`), called
+    /// indirectly through its own trampoline (`bpf_struct_ops_prepare_trampoline()`, INDIRECT).
+    StructOps,
 }
 
 impl AttachType {
     /// All attach types.
-    pub const ALL: [AttachType; 6] = [
+    pub const ALL: [AttachType; 7] = [
         AttachType::Fentry,
         AttachType::Fexit,
         AttachType::FmodRet,
         AttachType::Fsession,
         AttachType::TpBtf,
         AttachType::Freplace,
+        AttachType::StructOps,
     ];
-    /// The uapi `enum bpf_attach_type` value (freplace programs use 0).
+    /// The uapi `enum bpf_attach_type` value (freplace programs use 0; a struct_ops program's
+    /// `expected_attach_type` is the member's index, not an enum value: 0 here).
     pub const fn number(self) -> u32 {
         match self {
             AttachType::TpBtf => 23,
@@ -46,7 +51,7 @@ impl AttachType {
             AttachType::Fexit => 25,
             AttachType::FmodRet => 26,
             AttachType::Fsession => 58,
-            AttachType::Freplace => 0,
+            AttachType::Freplace | AttachType::StructOps => 0,
         }
     }
     /// libbpf section prefix.
@@ -58,9 +63,11 @@ impl AttachType {
             AttachType::Fsession => "fsession",
             AttachType::TpBtf => "tp_btf",
             AttachType::Freplace => "freplace",
+            AttachType::StructOps => "struct_ops",
         }
     }
-    /// Parses a section-style name (`fentry`, `fsession`, `fmod_ret`, `tp_btf`, `freplace`).
+    /// Parses a section-style name (`fentry`, `fsession`, `fmod_ret`, `tp_btf`, `freplace`,
+    /// `struct_ops`).
     pub fn parse(s: &str) -> Option<AttachType> {
         let s = s.trim().trim_end_matches(".s");
         AttachType::ALL.into_iter().find(|a| a.section() == s).or(match s {
@@ -70,9 +77,9 @@ impl AttachType {
             _ => None,
         })
     }
-    /// Program type is `BPF_PROG_TYPE_TRACING` (all but freplace).
+    /// Program type is `BPF_PROG_TYPE_TRACING` (all but freplace and struct_ops).
     pub const fn is_tracing(self) -> bool {
-        !matches!(self, AttachType::Freplace)
+        !matches!(self, AttachType::Freplace | AttachType::StructOps)
     }
     /// `bpf_prog_has_trampoline()`.
     pub const fn has_trampoline(self) -> bool {
@@ -221,6 +228,8 @@ fn type_size(ty: &str, structs: &BTreeMap<String, u32>) -> Result<(u32, bool, bo
             )),
         },
         ["enum", _] => Ok((4, false, false)),
+        // A typedef'd struct (`guid_t`), declared in `structs` by its typedef name.
+        [name] if structs.contains_key(*name) => Ok((structs[*name], true, false)),
         _ => scalar_size(&words)
             .map(|(s, sg)| (s as u32, false, sg))
             .ok_or_else(|| format!("unknown type '{t}'")),

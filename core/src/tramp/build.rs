@@ -5,13 +5,21 @@ use super::{Addresses, ProgImage, TrampolineSpec};
 use crate::kernel::link::{ListEntry, TrampolineLinks};
 use crate::kernel::profile::Profile;
 use crate::kernel::profile::TrampolineMode;
-use crate::kernel::program::FuncModel;
+use crate::kernel::program::{AttachType, FuncModel};
 use crate::scenario::CheckReport;
 use serde::Serialize;
 
 /// Addresses of the kernel symbols the trampoline calls (those of the oracle machine).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct KernelSymbols {
+    /// `__bpf_prog_enter`.
+    pub prog_enter: u64,
+    /// `__bpf_prog_exit`.
+    pub prog_exit: u64,
+    /// `__bpf_prog_enter_sleepable`.
+    pub prog_enter_sleepable: u64,
+    /// `__bpf_prog_exit_sleepable`.
+    pub prog_exit_sleepable: u64,
     /// `__bpf_prog_enter_recur`.
     pub prog_enter_recur: u64,
     /// `__bpf_prog_exit_recur`.
@@ -28,9 +36,13 @@ pub struct KernelSymbols {
     pub return_thunk: u64,
 }
 
-/// The symbol addresses recorded with the oracle captures (kernel-oracle/README.md); the
+/// The symbol addresses recorded with the 6.18 oracle captures (kernel-oracle/README.md); the
 /// sleepable variants, not recorded there, are placed next to them.
 pub const ORACLE_SYMBOLS: KernelSymbols = KernelSymbols {
+    prog_enter: 0xffff_ffff_8152_f650,
+    prog_exit: 0xffff_ffff_8152_f860,
+    prog_enter_sleepable: 0xffff_ffff_8152_f540,
+    prog_exit_sleepable: 0xffff_ffff_8152_fb90,
     prog_enter_recur: 0xffff_ffff_8152_f210,
     prog_exit_recur: 0xffff_ffff_8152_f970,
     prog_enter_sleepable_recur: 0xffff_ffff_8152_f440,
@@ -40,8 +52,54 @@ pub const ORACLE_SYMBOLS: KernelSymbols = KernelSymbols {
     return_thunk: 0xffff_ffff_8110_410b,
 };
 
-/// Where things are placed.
+/// Which `__bpf_prog_enter*` / `__bpf_prog_exit*` pair the trampoline calls for a program
+/// (`bpf_trampoline_enter()`, reference §2.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnterExit {
+    /// `__bpf_prog_enter_recur`: tracing programs (fentry, fexit, fmod_ret, fsession).
+    Recur,
+    /// `__bpf_prog_enter_sleepable_recur`.
+    SleepableRecur,
+    /// `__bpf_prog_enter`: no recursion check (struct_ops without a private stack).
+    Plain,
+    /// `__bpf_prog_enter_sleepable`.
+    Sleepable,
+}
+
+impl EnterExit {
+    /// The pair for a program: `bpf_prog_check_recur()` is true for tracing programs and false
+    /// for struct_ops (6.12 and 6.18 struct_ops captures call `__bpf_prog_enter`).
+    pub fn for_program(attach: AttachType, sleepable: bool) -> EnterExit {
+        match (attach.is_tracing(), sleepable) {
+            (true, false) => EnterExit::Recur,
+            (true, true) => EnterExit::SleepableRecur,
+            (false, false) => EnterExit::Plain,
+            (false, true) => EnterExit::Sleepable,
+        }
+    }
+    /// (enter, exit) addresses.
+    pub fn addrs(self, s: &KernelSymbols) -> (u64, u64) {
+        match self {
+            EnterExit::Recur => (s.prog_enter_recur, s.prog_exit_recur),
+            EnterExit::SleepableRecur => (s.prog_enter_sleepable_recur, s.prog_exit_sleepable_recur),
+            EnterExit::Plain => (s.prog_enter, s.prog_exit),
+            EnterExit::Sleepable => (s.prog_enter_sleepable, s.prog_exit_sleepable),
+        }
+    }
+}
+
+/// Where one program's kernel objects are (a capture's recorded addresses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ProgAddrs {
+    /// `struct bpf_prog *`.
+    pub prog: u64,
+    /// `prog->bpf_func`.
+    pub bpf_func: u64,
+}
+
+/// Where things are placed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Placement {
     /// The trampoline image.
     pub image: u64,
@@ -55,6 +113,8 @@ pub struct Placement {
     pub func_base: u64,
     /// Kernel symbols.
     pub symbols: KernelSymbols,
+    /// Per program (by its index in the scenario), addresses that replace the computed ones.
+    pub programs: Vec<Option<ProgAddrs>>,
 }
 
 impl Default for Placement {
@@ -66,32 +126,35 @@ impl Default for Placement {
             prog_base: 0xffff_c900_0040_0000,
             func_base: 0xffff_ffff_a000_0000,
             symbols: ORACLE_SYMBOLS,
+            programs: Vec::new(),
         }
     }
 }
 
+impl Placement {
+    /// Where program `i` (index in the scenario) is.
+    pub fn program(&self, i: usize) -> ProgAddrs {
+        self.programs.get(i).copied().flatten().unwrap_or(ProgAddrs {
+            prog: self.prog_base + i as u64 * 0x1000,
+            bpf_func: self.func_base + i as u64 * 0x800,
+        })
+    }
+}
+
 fn image_of(e: &ListEntry, sleepable: bool, place: &Placement) -> ProgImage {
-    let i = e.link.prog as u64;
-    let s = &place.symbols;
+    let at = place.program(e.link.prog);
+    let (enter, exit) = EnterExit::for_program(e.link.attach, sleepable).addrs(&place.symbols);
     ProgImage {
         name: e.link.name.clone(),
         attach: e.link.attach,
         shadow: e.shadow,
         cookie: e.link.cookie,
         call_session_cookie: e.link.call_session_cookie,
-        prog: place.prog_base + i * 0x1000,
-        bpf_func: place.func_base + i * 0x800,
+        prog: at.prog,
+        bpf_func: at.bpf_func,
         insns: None,
-        enter: if sleepable {
-            s.prog_enter_sleepable_recur
-        } else {
-            s.prog_enter_recur
-        },
-        exit: if sleepable {
-            s.prog_exit_sleepable_recur
-        } else {
-            s.prog_exit_recur
-        },
+        enter,
+        exit,
     }
 }
 

@@ -249,10 +249,13 @@ pub(crate) mod x86 {
     pub(crate) fn simple(code: Code) -> Instruction {
         Instruction::with(code)
     }
-    /// `x86_nops[n]` (the P6 nops, n = 1..8) [M: the kernel's exact table is not in the
-    /// reference; these are the standard P6 forms it uses on x86-64].
+    /// `x86_nops[n]` for n = 1..9: the P6 nops (1-8), then a CS prefix on the 8-byte form (9).
+    /// The 9- and 10-byte forms are read off the 6.12 captures' do_fexit alignment
+    /// (`2e 0f 1f 84 …`, `66 2e 0f 1f 84 …`); the kernel's x86-64 table goes up to
+    /// ASM_NOP_MAX = 11 (see [`LONG_NOPS`]), the same in every profile's kernel.
     pub(crate) fn nop(n: usize) -> Result<Instruction, EncodeError> {
         let m = |base, index, displ_size| MemoryOperand::new(base, index, 1, 0, displ_size, false, Register::None);
+        let cs = |index| MemoryOperand::new(Register::RAX, index, 1, 0, 8, false, Register::CS);
         match n {
             1 => Ok(Instruction::with(Code::Nopd)),
             2 => Ok(Instruction::with(Code::Nopw)),
@@ -261,7 +264,41 @@ pub(crate) mod x86 {
             5 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::RAX, 1))),
             6 => i(Instruction::with1(Code::Nop_rm16, m(Register::RAX, Register::RAX, 1))),
             7 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::None, 8))),
-            _ => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::RAX, 8))),
+            8 => i(Instruction::with1(Code::Nop_rm32, m(Register::RAX, Register::RAX, 8))),
+            _ => i(Instruction::with1(Code::Nop_rm32, cs(Register::RAX))),
         }
+    }
+}
+
+/// `x86_nops[10]` and `x86_nops[11]`: one and two operand-size prefixes before the CS prefix of
+/// the 9-byte nop. iced-x86 orders prefixes otherwise (`2e 66`) and emits each once, so these are
+/// emitted as bytes, with the `Code` iced-x86 decodes them as.
+pub(crate) const LONG_NOPS: [&[u8]; 2] = [
+    &[0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+    &[0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+];
+
+/// `ASM_NOP_MAX`: the longest nop `emit_nops()` uses.
+pub(crate) const ASM_NOP_MAX: usize = 11;
+
+impl Emitter<'_> {
+    /// Emits a 10- or 11-byte nop ([`LONG_NOPS`]) as bytes; the listing decodes it back.
+    pub(crate) fn emit_long_nop(&mut self, len: usize, role: impl FnOnce() -> String) -> usize {
+        let bytes = if len == 10 { LONG_NOPS[0] } else { LONG_NOPS[1] };
+        let note = self.annotate.then(|| {
+            Box::new(Note {
+                role: role(),
+                slots: Vec::new(),
+            })
+        });
+        self.out.push(EmittedInsn {
+            offset: self.offset,
+            bytes: InsnBytes::new(bytes),
+            target: None,
+            code: Code::Nop_rm16,
+            note,
+        });
+        self.offset += bytes.len();
+        self.out.len() - 1
     }
 }

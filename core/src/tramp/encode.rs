@@ -2,7 +2,7 @@
 //! `restore_regs`, `clean_stack_garbage`, `invoke_bpf`, `invoke_bpf_prog` and
 //! `invoke_bpf_mod_ret` (§2.7).
 
-use super::emit::{x86, Access, Emitter};
+use super::emit::{x86, Access, Emitter, ASM_NOP_MAX};
 use super::layout::FrameLayout;
 use super::{eerr, EncodeError, Encoded, Invocation, Pass, ProgImage, TrampolineSpec, BPF_INSN_SAFETY, PAGE_SIZE};
 use crate::errno::Errno;
@@ -207,7 +207,13 @@ impl<'a> Gen<'a> {
         )?;
         self.emit(
             x86::call(p.enter),
-            || format!("call enter for {who} (recursion check, run_ctx swap)"),
+            || {
+                if p.attach.is_tracing() {
+                    format!("call enter for {who} (recursion check, run_ctx swap)")
+                } else {
+                    format!("call enter for {who} (run_ctx swap, no recursion check)")
+                }
+            },
             &[],
         )?;
         self.emit(
@@ -363,6 +369,9 @@ fn encode_with(spec: &TrampolineSpec, annotate: bool) -> Result<Encoded, EncodeE
     };
     let layout = FrameLayout::compute(&spec.func, flags, cookie_cnt, jmp_mode);
     let l = &layout;
+    // With IBT every traced function starts with ENDBR, or with its sealed form `66 0f 1f 00`
+    // once the kernel has sealed it: the 6.12 captures call the original at func + 9 for both
+    // (fentry_fexit_7arg.json traces a sealed one), so `is_endbr()` counts the sealed form too.
     let orig_call = (flags & CALL_ORIG != 0).then(|| spec.addrs.func + if spec.mitigations.ibt { 4 } else { 0 } + 5);
     let save_ret = l.save_ret;
     let mut g = Gen {
@@ -499,8 +508,12 @@ fn encode_with(spec: &TrampolineSpec, annotate: bool) -> Result<Encoded, EncodeE
         let pad = (16 - (g.e.ip() % 16) as usize) % 16;
         let mut left = pad;
         while left > 0 {
-            let n = left.min(8);
-            g.emit(x86::nop(n), || "alignment (do_fexit)".into(), &[])?;
+            let n = left.min(ASM_NOP_MAX);
+            if n >= 10 {
+                g.e.emit_long_nop(n, || "alignment (do_fexit)".into());
+            } else {
+                g.emit(x86::nop(n), || "alignment (do_fexit)".into(), &[])?;
+            }
             left -= n;
         }
         let here = g.e.ip();

@@ -191,7 +191,7 @@ impl FrameLayout {
             ctx: None,
             condition: "push rbp".into(),
         });
-        let ret_name = if jmp_mode {
+        let ret_name = if jmp_mode || flags & INDIRECT != 0 {
             "return address into the caller"
         } else {
             "return address into the traced function"

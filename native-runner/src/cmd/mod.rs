@@ -3,6 +3,7 @@
 pub mod asm;
 pub mod check;
 pub mod conformance;
+pub mod oracle;
 pub mod plugin;
 pub mod profiles;
 #[cfg(target_arch = "x86_64")]

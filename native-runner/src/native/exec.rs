@@ -174,6 +174,13 @@ pub fn build_with(
     mut wasm: Option<&mut super::wasm::WasmCore>,
 ) -> Result<(World, Option<String>), String> {
     let report = check(s, text, profile).map_err(|e| e.to_string())?;
+    if report.trampoline.flags & fsession_core::kernel::link::flags::INDIRECT != 0 {
+        return Err(
+            "a struct_ops trampoline is called through its ops table, not patched into a traced function: \
+             `show` and `oracle` cover it, native execution does not"
+                .into(),
+        );
+    }
     let mut wasm_note = None;
     let fixed_checked = match wasm.as_deref_mut() {
         Some(w) => Some(wasm_fixups(w, text, profile, &report)?),

@@ -47,9 +47,18 @@ const fn proto(name: &'static str, args: &'static [Arg]) -> Proto {
 }
 
 /// The helper's prototype for this attach type, or the load error.
-pub(crate) fn helper(id: i32, attach: AttachType) -> Result<Proto, (Errno, String)> {
+pub(crate) fn helper(id: i32, attach: AttachType, profile: &Profile) -> Result<Proto, (Errno, String)> {
+    let unknown = || match helper_name(id) {
+        Some(name) => Err((
+            Errno::EINVAL,
+            format!("program of this type cannot use helper {name}#{id}"),
+        )),
+        None => Err((Errno::EINVAL, format!("invalid func unknown#{id}"))),
+    };
     let name = helper_name(id).unwrap_or("unknown");
-    let unknown = || Err((Errno::EINVAL, format!("unknown func {name}#{id}")));
+    // tp_btf programs may call bpf_get_func_arg/_arg_cnt (inlined as constants) only in kernels
+    // that have that inline (not 6.12: tp_btf_get_func_arg*.FAILED.txt).
+    let tp_btf_args = attach == AttachType::TpBtf && profile.inlines.raw_tp_const;
     let tramp = attach.has_trampoline();
     let tracing = attach.is_tracing();
     match id {
@@ -61,13 +70,15 @@ pub(crate) fn helper(id: i32, attach: AttachType) -> Result<Proto, (Errno, Strin
         }),
         BPF_FUNC_GET_FUNC_IP if tracing => Err((
             Errno::ENOTSUPP,
-            format!("func {name}#{id} supported only for fentry/fexit/fsession/fmod_ret programs"),
+            if profile.fsession {
+                format!("func {name}#{id} supported only for fentry/fexit/fsession/fmod_ret programs")
+            } else {
+                format!("func {name}#{id} supported only for fentry/fexit/fmod_ret programs")
+            },
         )),
-        BPF_FUNC_GET_FUNC_ARG if tramp || attach == AttachType::TpBtf => {
-            Ok(proto(name, &[Arg::Ctx, Arg::Anything, Arg::PtrToU64]))
-        }
+        BPF_FUNC_GET_FUNC_ARG if tramp || tp_btf_args => Ok(proto(name, &[Arg::Ctx, Arg::Anything, Arg::PtrToU64])),
         BPF_FUNC_GET_FUNC_RET if tramp => Ok(proto(name, &[Arg::Ctx, Arg::PtrToU64])),
-        BPF_FUNC_GET_FUNC_ARG_CNT if tramp || attach == AttachType::TpBtf => Ok(proto(name, &[Arg::Ctx])),
+        BPF_FUNC_GET_FUNC_ARG_CNT if tramp || tp_btf_args => Ok(proto(name, &[Arg::Ctx])),
         _ => unknown(),
     }
 }

@@ -426,7 +426,8 @@ impl<'a> Walker<'a> {
                 Ok(Flow::Next(ins.target(pc).unwrap_or(0) as usize))
             }
             Instr::CallHelper(id) => {
-                let proto = calls::helper(id, self.prog.attach).map_err(|(e, m)| VerifierError::new(pc, e, m))?;
+                let proto =
+                    calls::helper(id, self.prog.attach, self.profile).map_err(|(e, m)| VerifierError::new(pc, e, m))?;
                 self.call(pc, st, &proto, false)?;
                 Ok(Flow::Next(next))
             }

@@ -1,63 +1,173 @@
 //! A JSON-in, JSON-out API over the pipeline, the same natively and in the wasm build, so a host
-//! can ask either for the same answer and compare them byte for byte.
-//!
-//! Requests (`{"op": ...}`):
-//! - `{"op": "fixups", "scenario": TOML text, "profile": Profile}` →
-//!   `{"fixed": {program: hex of the fixed instructions}, "errors": {program: message}}`
-//! - `{"op": "encode", "spec": TrampolineSpec}` →
-//!   `{"bytes": hex, "layout": FrameLayout, "invocations": [...]}` or `{"error": message}`
+//! can ask either for the same answer and compare them. Requests and answers are serde types on
+//! both sides ([`Request`], [`Answer`]); [`answer`] is the typed call, [`handle_json`] the same
+//! over JSON text (what the wasm module exports).
 
+use crate::asm::Syntax;
 use crate::kernel::profile::Profile;
 use crate::scenario::{check, Scenario};
-use crate::tramp::{encode_bytes, TrampolineSpec};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use crate::show::{render, show};
+use crate::tramp::build::Placement;
+use crate::tramp::layout::FrameLayout;
+use crate::tramp::listing::AsmSyntax;
+use crate::tramp::{encode_bytes, Invocation, TrampolineSpec};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Deserialize)]
+/// A request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
-enum Request {
-    Fixups { scenario: String, profile: Profile },
-    Encode { spec: TrampolineSpec },
+pub enum Request {
+    /// The programs of a scenario after the verifier's fixups.
+    Fixups {
+        /// The scenario (TOML text).
+        scenario: String,
+        /// The profile.
+        profile: Profile,
+    },
+    /// A trampoline's bytes.
+    Encode {
+        /// The encoder's input.
+        spec: TrampolineSpec,
+    },
+    /// Everything `show` renders for a scenario, as text: the frame, the annotated listing in
+    /// both syntaxes with bytes, the programs before and after fixups in both BPF syntaxes,
+    /// `ctx[-1]` per program and pass, the contract check.
+    Render {
+        /// The scenario (TOML text).
+        scenario: String,
+        /// The profile.
+        profile: Profile,
+    },
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+/// The fixed programs of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixupsAnswer {
+    /// Per program, its fixed instructions (8-byte slots, little-endian).
+    pub fixed: BTreeMap<String, Vec<u8>>,
+    /// Per program the verifier refused, its message.
+    pub errors: BTreeMap<String, String>,
 }
 
-/// Answers one request (errors are answers too: `{"error": ...}`).
-pub fn handle_json(input: &str) -> String {
-    let req: Request = match serde_json::from_str(input) {
+/// An encoded trampoline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncodeAnswer {
+    /// The machine code.
+    pub bytes: Vec<u8>,
+    /// The frame.
+    pub layout: FrameLayout,
+    /// Every program invocation, in execution order.
+    pub invocations: Vec<Invocation>,
+}
+
+/// The rendered texts of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderAnswer {
+    /// `show` in Intel syntax, with bytes.
+    pub intel: String,
+    /// `show` in AT&T syntax, with bytes.
+    pub att: String,
+    /// Each program after fixups, in the kernel's and the conformance suite's syntax.
+    pub programs: BTreeMap<String, (String, String)>,
+}
+
+/// An answer (errors are answers too).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "lowercase")]
+pub enum Answer {
+    /// To [`Request::Fixups`].
+    Fixups(FixupsAnswer),
+    /// To [`Request::Encode`].
+    Encode(EncodeAnswer),
+    /// To [`Request::Render`].
+    Render(RenderAnswer),
+    /// The request could not be answered.
+    Error {
+        /// Why.
+        message: String,
+    },
+}
+
+fn error(message: impl ToString) -> Answer {
+    Answer::Error {
+        message: message.to_string(),
+    }
+}
+
+fn fixups(scenario: &str, profile: &Profile) -> Answer {
+    let s = match Scenario::parse(scenario) {
+        Ok(s) => s,
+        Err(e) => return error(e),
+    };
+    let r = match check(&s, scenario, profile) {
         Ok(r) => r,
-        Err(e) => return json!({ "error": format!("bad request: {e}") }).to_string(),
+        Err(e) => return error(e),
     };
-    let v: Value = match req {
-        Request::Fixups { scenario, profile } => match Scenario::parse(&scenario) {
-            Err(e) => json!({ "error": e.to_string() }),
-            Ok(s) => match check(&s, &scenario, &profile) {
-                Err(e) => json!({ "error": e.to_string() }),
-                Ok(r) => {
-                    let mut fixed = BTreeMap::new();
-                    let mut errors = BTreeMap::new();
-                    for p in &r.programs {
-                        match (&p.fixed, &p.verified) {
-                            (Some(f), _) => {
-                                fixed.insert(p.name.clone(), hex(&crate::isa::encode(&f.insns)));
-                            }
-                            (None, Some(Err(e))) => {
-                                errors.insert(p.name.clone(), e.to_string());
-                            }
-                            _ => {}
-                        }
-                    }
-                    json!({ "fixed": fixed, "errors": errors })
-                }
-            },
-        },
-        Request::Encode { spec } => match encode_bytes(&spec) {
-            Ok(e) => json!({ "bytes": hex(&e.bytes), "layout": e.layout, "invocations": e.invocations }),
-            Err(e) => json!({ "error": e.to_string() }),
-        },
+    let mut a = FixupsAnswer {
+        fixed: BTreeMap::new(),
+        errors: BTreeMap::new(),
     };
-    v.to_string()
+    for p in &r.programs {
+        match (&p.fixed, &p.verified) {
+            (Some(f), _) => {
+                a.fixed.insert(p.name.clone(), crate::isa::encode(&f.insns));
+            }
+            (None, Some(Err(e))) => {
+                a.errors.insert(p.name.clone(), e.to_string());
+            }
+            _ => {}
+        }
+    }
+    Answer::Fixups(a)
+}
+
+fn rendered(scenario: &str, profile: &Profile) -> Answer {
+    let s = match Scenario::parse(scenario) {
+        Ok(s) => s,
+        Err(e) => return error(e),
+    };
+    let place = Placement::default();
+    let shown = |syntax| show(&s, scenario, profile, &place, syntax).map(|r| render(&r, true));
+    let (intel, att) = match (shown(AsmSyntax::Intel), shown(AsmSyntax::Att)) {
+        (Ok(i), Ok(a)) => (i, a),
+        (Err(e), _) | (_, Err(e)) => return error(e),
+    };
+    let r = match check(&s, scenario, profile) {
+        Ok(r) => r,
+        Err(e) => return error(e),
+    };
+    let mut programs = BTreeMap::new();
+    for p in &r.programs {
+        if let Some(f) = &p.fixed {
+            let text = |syntax| crate::asm::disassemble_numbered(&f.insns, syntax).unwrap_or_else(|e| e.to_string());
+            programs.insert(p.name.clone(), (text(Syntax::Kernel), text(Syntax::Conformance)));
+        }
+    }
+    Answer::Render(RenderAnswer { intel, att, programs })
+}
+
+/// Answers one request.
+pub fn answer(req: &Request) -> Answer {
+    match req {
+        Request::Fixups { scenario, profile } => fixups(scenario, profile),
+        Request::Encode { spec } => match encode_bytes(spec) {
+            Ok(e) => Answer::Encode(EncodeAnswer {
+                bytes: e.bytes,
+                layout: e.layout,
+                invocations: e.invocations,
+            }),
+            Err(e) => error(e),
+        },
+        Request::Render { scenario, profile } => rendered(scenario, profile),
+    }
+}
+
+/// [`answer`] over JSON text: a [`Request`] in, an [`Answer`] out.
+pub fn handle_json(input: &str) -> String {
+    let a = match serde_json::from_str::<Request>(input) {
+        Ok(r) => answer(&r),
+        Err(e) => error(format!("bad request: {e}")),
+    };
+    serde_json::to_string(&a).unwrap_or_else(|e| format!("{{\"answer\":\"error\",\"message\":\"{e}\"}}"))
 }

@@ -489,3 +489,30 @@ fn alignment_nops() {
         assert_eq!(pads, want, "image +{image}");
     }
 }
+
+/// Known-text rows for 64-bit values whose low 32 bits are below 10: iced-x86 1.22 printed them
+/// in decimal from their truncated `usize` on 32-bit targets (`mov rdi, 0` in the playground).
+/// These rows hold natively; `validate --via-wasm` compares the wasm build's rendered listings
+/// with the native ones, which is where the workaround shows.
+#[test]
+fn wide_values_print_in_hex() {
+    use fsession_core::tramp::listing::X86Format;
+    use iced_x86::{Decoder, DecoderOptions};
+    let rows: [(&str, AsmSyntax, &str); 5] = [
+        ("48bf000000008188ffff", AsmSyntax::Intel, "mov rdi, 0xffff888100000000"),
+        ("48b80500000001000000", AsmSyntax::Intel, "mov rax, 0x100000005"),
+        ("48b80500000001000000", AsmSyntax::Att, "movabs $0x100000005, %rax"),
+        ("b807000000", AsmSyntax::Intel, "mov eax, 7"),
+        ("48c7c0f8ffffff", AsmSyntax::Intel, "mov rax, 0xfffffffffffffff8"),
+    ];
+    let mut f = X86Format::new();
+    for (hex, syntax, want) in rows {
+        let h: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
+        let b: Vec<u8> = (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect();
+        let ins = Decoder::with_ip(64, &b, 0xffff_ffff_c000_0000, DecoderOptions::NONE).decode();
+        assert_eq!(f.text(&ins, syntax), want, "{hex}");
+    }
+}

@@ -4,7 +4,8 @@ use super::{BpfSlot, Difference, Row, Verdict, X86Insn};
 use crate::asm::{format_instr, Syntax};
 use crate::isa::{Insn, Instr};
 use crate::kernel::link::flags::names;
-use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+use crate::tramp::listing::{AsmSyntax, X86Format};
+use iced_x86::{Decoder, DecoderOptions};
 use std::fmt::Write;
 
 /// Rows shown before and after the first difference.
@@ -133,12 +134,7 @@ impl SideText<X86Insn> for X86Text {
         let ip = self.image + i.offset as u64;
         let mut d = Decoder::with_ip(64, &i.bytes, ip, DecoderOptions::NONE);
         let ins = d.decode();
-        let mut f = IntelFormatter::new();
-        f.options_mut().set_hex_prefix("0x");
-        f.options_mut().set_hex_suffix("");
-        f.options_mut().set_uppercase_hex(false);
-        let mut t = String::new();
-        f.format(&ins, &mut t);
+        let t = X86Format::new().text(&ins, AsmSyntax::Intel);
         let hex: String = i.bytes.iter().map(|b| format!("{b:02x}")).collect();
         format!("+{:#05x} {hex:<20} {t}", i.offset)
     }

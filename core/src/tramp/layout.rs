@@ -4,10 +4,10 @@
 
 use crate::kernel::link::flags::*;
 use crate::kernel::program::FuncModel;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One 8-byte-granular slot of the frame.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slot {
     /// Short name (`retval`, `arg0`, `func_meta`, `ip`, `cookie0`, `rbx`, `run_ctx`, ...).
     pub name: String,
@@ -22,7 +22,7 @@ pub struct Slot {
 }
 
 /// The frame of one trampoline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameLayout {
     /// Argument register slots of the traced function.
     pub nr_regs: usize,

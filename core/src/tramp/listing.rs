@@ -2,7 +2,10 @@
 //! role and slots of every instruction.
 
 use super::{Encoded, SlotAccess};
-use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter, IntelFormatter};
+use iced_x86::{
+    Decoder, DecoderOptions, Formatter, FormatterOperandOptions, FormatterOptionsProvider, GasFormatter, Instruction,
+    IntelFormatter, NumberFormattingOptions, OpKind,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
@@ -42,19 +45,102 @@ pub struct Line {
     pub slots: String,
 }
 
+/// The x86-64 text of instructions, the same on every target: Intel or AT&T by iced-x86's
+/// formatters with the listing's options (`0x` hex, lower case, a space after commas).
+///
+/// iced-x86 1.22 prints a 64-bit number in decimal when `value as usize` is below 10 (its
+/// "small hex numbers in decimal" rule), so on 32-bit targets (the playground's wasm32) a value
+/// whose low 32 bits are below 10 came out wrong: `movabs rdi, 0xffff888100000000` as
+/// `mov rdi, 0`. [`WideNumbers`] turns that rule off for such values, which native builds never
+/// print in decimal anyway.
+pub struct X86Format {
+    intel: IntelFormatter,
+    gas: GasFormatter,
+}
+
+/// Keeps iced-x86's small-decimal rule away from values of more than 32 bits (see [`X86Format`]).
+struct WideNumbers;
+
+impl FormatterOptionsProvider for WideNumbers {
+    fn operand_options(
+        &mut self,
+        instruction: &Instruction,
+        _operand: u32,
+        instruction_operand: Option<u32>,
+        _options: &mut FormatterOperandOptions,
+        number_options: &mut NumberFormattingOptions<'_>,
+    ) {
+        let Some(op) = instruction_operand else {
+            return;
+        };
+        let value = match instruction.op_kind(op) {
+            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64 => instruction.near_branch_target(),
+            // Displacements are printed as a sign and a magnitude.
+            OpKind::Memory => (instruction.memory_displacement64() as i64).unsigned_abs(),
+            k if is_immediate(k) => instruction.immediate(op),
+            _ => return,
+        };
+        if value >> 32 != 0 {
+            number_options.small_hex_numbers_in_decimal = false;
+        }
+    }
+}
+
+fn is_immediate(k: OpKind) -> bool {
+    matches!(
+        k,
+        OpKind::Immediate8
+            | OpKind::Immediate8_2nd
+            | OpKind::Immediate16
+            | OpKind::Immediate32
+            | OpKind::Immediate64
+            | OpKind::Immediate8to16
+            | OpKind::Immediate8to32
+            | OpKind::Immediate8to64
+            | OpKind::Immediate32to64
+    )
+}
+
+impl Default for X86Format {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl X86Format {
+    /// The listing's formatters.
+    pub fn new() -> Self {
+        let mut intel = IntelFormatter::with_options(None, Some(Box::new(WideNumbers)));
+        let mut gas = GasFormatter::with_options(None, Some(Box::new(WideNumbers)));
+        for f in [intel.options_mut(), gas.options_mut()] {
+            f.set_hex_prefix("0x");
+            f.set_hex_suffix("");
+            f.set_uppercase_hex(false);
+            f.set_space_after_operand_separator(true);
+            f.set_branch_leading_zeros(false);
+        }
+        X86Format { intel, gas }
+    }
+    /// Appends one instruction's text.
+    pub fn format(&mut self, ins: &Instruction, syntax: AsmSyntax, out: &mut String) {
+        match syntax {
+            AsmSyntax::Intel => self.intel.format(ins, out),
+            AsmSyntax::Att => self.gas.format(ins, out),
+        }
+    }
+    /// One instruction's text.
+    pub fn text(&mut self, ins: &Instruction, syntax: AsmSyntax) -> String {
+        let mut s = String::with_capacity(40);
+        self.format(ins, syntax, &mut s);
+        s
+    }
+}
+
 /// Disassembles the encoded bytes and joins each instruction with its annotation. Errors if the
 /// decoder's instruction boundaries differ from the emitted ones.
 pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>, String> {
     let mut dec = Decoder::with_ip(64, &enc.bytes, image, DecoderOptions::NONE);
-    let mut intel = IntelFormatter::new();
-    let mut gas = GasFormatter::new();
-    for f in [intel.options_mut(), gas.options_mut()] {
-        f.set_hex_prefix("0x");
-        f.set_hex_suffix("");
-        f.set_uppercase_hex(false);
-        f.set_space_after_operand_separator(true);
-        f.set_branch_leading_zeros(false);
-    }
+    let mut fmt = X86Format::new();
     let mut out = Vec::with_capacity(enc.insns.len());
     for e in &enc.insns {
         if !dec.can_decode() {
@@ -80,11 +166,7 @@ pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>
                 e.target
             ));
         }
-        let mut text = String::with_capacity(40);
-        match syntax {
-            AsmSyntax::Intel => intel.format(&ins, &mut text),
-            AsmSyntax::Att => gas.format(&ins, &mut text),
-        }
+        let text = fmt.text(&ins, syntax);
         let mut hex = String::with_capacity(e.bytes.len() * 3);
         for (k, b) in e.bytes.iter().enumerate() {
             if k > 0 {

@@ -101,7 +101,7 @@ impl TrampolineSpec {
 }
 
 /// The pass in which a program runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Pass {
     /// The fentry list (before the original function).
@@ -113,7 +113,7 @@ pub enum Pass {
 }
 
 /// What a program sees when the trampoline calls it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invocation {
     /// Program name.
     pub prog: String,

@@ -5,6 +5,7 @@
 use super::codegen::{self, Body};
 use super::mem::CodeRegion;
 use super::rt::{self, Frame, Observation, Runtime};
+use fsession_core::api::{self, Answer, Request};
 use fsession_core::isa::{decode_program, Imm64Kind, Instr};
 use fsession_core::kernel::profile::{Mitigations, Profile};
 use fsession_core::scenario::{check, ArgValue, CheckReport, Scenario};
@@ -119,44 +120,65 @@ fn relocate(insns: &[fsession_core::isa::Insn], maps: &[Box<[u8]>]) -> Result<Ve
     Ok(out)
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2).unwrap_or("zz"), 16).map_err(|e| e.to_string()))
-        .collect()
-}
-
-/// Asks the wasm build for the fixups and requires them to equal the native ones.
-fn wasm_fixups(
-    w: &mut super::wasm::WasmCore,
-    text: &str,
-    profile: &Profile,
-    report: &CheckReport,
-) -> Result<usize, String> {
-    let req = serde_json::json!({ "op": "fixups", "scenario": text, "profile": profile }).to_string();
-    let ans: serde_json::Value = serde_json::from_str(&w.call(&req)?).map_err(|e| format!("wasm answer: {e}"))?;
-    if let Some(e) = ans.get("error") {
-        return Err(format!("wasm build: {e}"));
+/// Asks the wasm build and the native build the same question; their typed answers must be
+/// equal. Returns the native answer.
+fn same_answer(w: &mut super::wasm::WasmCore, req: &Request, what: &str) -> Result<Answer, String> {
+    let native = api::answer(req);
+    if let Answer::Error { message } = &native {
+        return Err(format!("{what}: {message}"));
     }
-    let mut n = 0;
-    for p in &report.programs {
-        if let Some(f) = &p.fixed {
-            let native = hex(&fsession_core::isa::encode(&f.insns));
-            let wasm = ans["fixed"][&p.name].as_str().unwrap_or("");
-            if native != wasm {
-                return Err(format!(
-                    "program {}: the wasm build's fixups differ from the native build's",
-                    p.name
-                ));
-            }
-            n += 1;
+    let wasm = w.ask(req)?;
+    if wasm != native {
+        return Err(format!(
+            "the wasm build's {what} differ from the native build's{}",
+            first_text_difference(&native, &wasm)
+        ));
+    }
+    Ok(native)
+}
+
+/// For rendered texts: the first line on which the two builds differ.
+fn first_text_difference(native: &Answer, wasm: &Answer) -> String {
+    let (Answer::Render(n), Answer::Render(w)) = (native, wasm) else {
+        return String::new();
+    };
+    let texts = [(&n.intel, &w.intel), (&n.att, &w.att)];
+    let programs = n
+        .programs
+        .iter()
+        .filter_map(|(k, a)| w.programs.get(k).map(|b| (&a.0, &b.0)));
+    for (a, b) in texts.into_iter().chain(programs) {
+        if let Some((x, y)) = a.lines().zip(b.lines()).find(|(x, y)| x != y) {
+            return format!(": native `{}`, wasm `{}`", x.trim(), y.trim());
         }
     }
-    Ok(n)
+    String::new()
+}
+
+/// The fixups, and everything `show` renders as text (listings in both syntaxes, programs in
+/// both BPF syntaxes, ctx[-1], the contract), from the wasm build: equal to the native build's.
+/// Returns the number of fixed programs compared.
+fn wasm_fixups(w: &mut super::wasm::WasmCore, text: &str, profile: &Profile) -> Result<usize, String> {
+    let fixed = match same_answer(
+        w,
+        &Request::Fixups {
+            scenario: text.into(),
+            profile: profile.clone(),
+        },
+        "fixups",
+    )? {
+        Answer::Fixups(f) => f.fixed.len(),
+        _ => 0,
+    };
+    same_answer(
+        w,
+        &Request::Render {
+            scenario: text.into(),
+            profile: profile.clone(),
+        },
+        "rendered listings and programs",
+    )?;
+    Ok(fixed)
 }
 
 /// Builds the code region and the runtime for a scenario. With `wasm`, the fixups and the
@@ -183,7 +205,7 @@ pub fn build_with(
     }
     let mut wasm_note = None;
     let fixed_checked = match wasm.as_deref_mut() {
-        Some(w) => Some(wasm_fixups(w, text, profile, &report)?),
+        Some(w) => Some(wasm_fixups(w, text, profile)?),
         None => None,
     };
     let mut region = CodeRegion::new(REGION)?;
@@ -274,25 +296,16 @@ pub fn build_with(
         }
         let mut bytes = enc.bytes.clone();
         if let Some(w) = wasm {
-            let req = serde_json::json!({ "op": "encode", "spec": spec }).to_string();
-            let ans: serde_json::Value =
-                serde_json::from_str(&w.call(&req)?).map_err(|e| format!("wasm answer: {e}"))?;
-            if let Some(e) = ans.get("error") {
-                return Err(format!("wasm build: {e}"));
-            }
-            let wb = unhex(ans["bytes"].as_str().unwrap_or(""))?;
-            if wb != enc.bytes {
-                return Err(format!(
-                    "the wasm build's trampoline ({} bytes) differs from the native build's ({} bytes)",
-                    wb.len(),
-                    enc.bytes.len()
-                ));
-            }
-            if ans["layout"] != serde_json::to_value(&enc.layout).map_err(|e| e.to_string())? {
-                return Err("the wasm build's frame layout differs from the native build's".into());
-            }
+            let wb = match same_answer(
+                w,
+                &Request::Encode { spec: spec.clone() },
+                "trampoline bytes, frame and invocations",
+            )? {
+                Answer::Encode(a) => a.bytes,
+                _ => return Err("the encode request got another answer".into()),
+            };
             wasm_note = Some(format!(
-                "wasm build: fixups of {} programs, the frame layout and all {} trampoline bytes identical; executing the wasm build's bytes",
+                "wasm build: fixups of {} programs, every rendered listing and program, the frame layout and all {} trampoline bytes identical; executing the wasm build's bytes",
                 fixed_checked.unwrap_or(0),
                 wb.len()
             ));

@@ -2,6 +2,7 @@
 //! trampoline bytes and requires them to equal the native build's, so the playground (which runs
 //! that same wasm) shows exactly what runs here.
 
+use fsession_core::api::{Answer, Request};
 use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc};
 
 /// Environment variable naming a module serialised by [`compile_to_file`] (set by the parent
@@ -73,6 +74,14 @@ impl WasmCore {
             memory,
             store,
         })
+    }
+
+    /// Asks the wasm build: the request as JSON in, its answer read back into the typed form. An
+    /// answer that is not an [`Answer`] is an error, not a pass.
+    pub fn ask(&mut self, req: &Request) -> Result<Answer, String> {
+        let json = serde_json::to_string(req).map_err(|e| format!("request: {e}"))?;
+        let out = self.call(&json)?;
+        serde_json::from_str(&out).map_err(|e| format!("the wasm build's answer is not an answer: {e}"))
     }
 
     /// Sends a JSON request, returns the JSON answer.

@@ -36,9 +36,9 @@ enum Command {
     /// Show a scenario's trampoline: stack layout, annotated listing, contract check.
     Show(cmd::show::Args),
     /// Execute a scenario on this machine and show what each program saw.
-    Run(cmd::run::RunArgs),
+    Run(cmd::run_args::RunArgs),
     /// Execute many scenarios and check them (default: examples/scenarios).
-    Validate(cmd::run::ValidateArgs),
+    Validate(cmd::run_args::ValidateArgs),
     /// (internal) execute one scenario in this process; used by run and validate.
     #[command(name = "__exec", hide = true)]
     ExecChild(ExecChildArgs),

@@ -1,6 +1,7 @@
 //! `fsession-lab run SCENARIO` and `fsession-lab validate [PATH...]`: execute scenarios on this
 //! machine, each in a child process, and check them against their expectations and the model.
 
+use super::run_args::{RunArgs, ValidateArgs};
 use super::CmdResult;
 use fsession_core::scenario::Scenario;
 use fsession_runner::native::exec::ExecReport;
@@ -206,29 +207,6 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
     }
 }
 
-/// How `run` and `validate` run each scenario.
-#[derive(clap::Args)]
-pub struct RunFlags {
-    /// Use this profile instead of each scenario's.
-    #[arg(long)]
-    profile: Option<String>,
-    /// Print the outcomes as JSON.
-    #[arg(long)]
-    json: bool,
-    /// Cross-check against the wasm build of fsession-core in wasmtime and execute its bytes.
-    #[arg(long)]
-    via_wasm: bool,
-}
-
-/// Arguments of `run`.
-#[derive(clap::Args)]
-pub struct RunArgs {
-    /// Scenario file.
-    scenario: PathBuf,
-    #[command(flatten)]
-    flags: RunFlags,
-}
-
 /// Compiles the wasm build once and points the children at the serialised module.
 fn prepare_wasm() -> Result<std::path::PathBuf, String> {
     let out = std::env::temp_dir().join(format!("fsession-core-wasm-{}.cwasm", std::process::id()));
@@ -322,15 +300,6 @@ pub fn run(a: RunArgs) -> CmdResult {
         print_outcome(&o);
     }
     Ok(if o.passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// Arguments of `validate`.
-#[derive(clap::Args)]
-pub struct ValidateArgs {
-    /// Scenario files or directories (default: examples/scenarios).
-    paths: Vec<PathBuf>,
-    #[command(flatten)]
-    flags: RunFlags,
 }
 
 /// `validate`.

@@ -116,6 +116,25 @@ fn example_programs_compute_what_they_say() {
     assert!(stdout(&o).starts_with("r0 = 0x0 (0),"), "{}", stdout(&o));
     let o = bin().arg("exec").arg(ex.join("sum_loop.bpf")).output().unwrap();
     assert!(stdout(&o).starts_with("r0 = 0x1356 (4950),"), "{}", stdout(&o));
+    // The loop computes the sum: stopping it early changes r0, and --check compares r0 with
+    // the program's own `expect:` line.
+    let text = std::fs::read_to_string(ex.join("sum_loop.bpf")).unwrap();
+    let dir = std::env::temp_dir().join(format!("fsession-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let short = dir.join("short.bpf");
+    std::fs::write(&short, text.replace("if r6 < 100 goto loop", "if r6 < 10 goto loop")).unwrap();
+    let o = bin().args(["exec", "--check"]).arg(&short).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("r0 = 0x2d (45),"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("FAIL: the program states r0 = 0x1356 (4950)"), "{}", stdout(&o));
+    let bare = dir.join("bare.bpf");
+    std::fs::write(&bare, "r0 = 1\nexit\n").unwrap();
+    let o = bin().args(["exec", "--check"]).arg(&bare).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("states no `expect: r0 = N`"));
+    let o = bin().args(["exec", "--check"]).arg(ex.join("sum_loop.bpf")).output().unwrap();
+    assert!(o.status.success());
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

@@ -155,18 +155,57 @@ pub struct ExecArgs {
     /// Input memory as hex bytes (r1 points to it, r2 holds its length).
     #[arg(long, default_value = "")]
     mem: String,
+    /// The program must state its result in a comment line `expect: r0 = N` (decimal, 0x hex
+    /// or negative), and r0 must equal it: exit status 1 otherwise.
+    #[arg(long)]
+    check: bool,
+}
+
+/// The result a program's text states: a comment line `expect: r0 = N` (`//`, `;` or `#`).
+fn stated_r0(text: &str) -> Result<Option<u64>, String> {
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim_start();
+        let Some(c) = ["//", ";", "#"].iter().find_map(|m| l.strip_prefix(m)) else {
+            continue;
+        };
+        let Some(rest) = c.trim().strip_prefix("expect:") else {
+            continue;
+        };
+        let v = rest
+            .trim()
+            .strip_prefix("r0")
+            .and_then(|r| r.trim_start().strip_prefix('='))
+            .map(str::trim)
+            .ok_or_else(|| format!("line {}: expected `expect: r0 = N`", i + 1))?;
+        let parsed = match v.strip_prefix('-') {
+            Some(d) => d.parse::<u64>().map(u64::wrapping_neg),
+            None => match v.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16),
+                None => v.parse::<u64>(),
+            },
+        };
+        return parsed
+            .map(Some)
+            .map_err(|e| format!("line {}: '{v}' is not a number: {e}", i + 1));
+    }
+    Ok(None)
 }
 
 /// Executes a program.
 pub fn exec(a: ExecArgs) -> CmdResult {
-    let insns = match a.from {
-        Some(f) => read_program(&a.file, f)?,
+    let (insns, stated) = match a.from {
+        Some(f) => (read_program(&a.file, f)?, None),
         None => {
             let text = String::from_utf8(read_input(&a.file)?).map_err(|_| "program is not UTF-8 text".to_string())?;
-            assemble(&text, a.syntax)
-                .map_err(|e| format!("{}:{}:{}: {}", name(&a.file), e.line, e.column, e.message))?
+            let stated = stated_r0(&text).map_err(|e| format!("{}: {e}", name(&a.file)))?;
+            let insns = assemble(&text, a.syntax)
+                .map_err(|e| format!("{}:{}:{}: {}", name(&a.file), e.line, e.column, e.message))?;
+            (insns, stated)
         }
     };
+    if a.check && stated.is_none() {
+        return Err(format!("{}: --check: the program states no `expect: r0 = N`", name(&a.file)));
+    }
     let mem = parse_hex_bytes(&a.mem).map_err(|e| format!("--mem: {e}"))?;
     match run_conformance(&insns, mem) {
         Ok(r) => {
@@ -174,7 +213,17 @@ pub fn exec(a: ExecArgs) -> CmdResult {
                 "r0 = {:#x} ({}), {} instructions executed",
                 r.r0, r.r0 as i64, r.executed
             );
-            Ok(ExitCode::SUCCESS)
+            match stated {
+                Some(want) if want != r.r0 => {
+                    println!("FAIL: the program states r0 = {want:#x} ({})", want as i64);
+                    Ok(ExitCode::FAILURE)
+                }
+                Some(_) => {
+                    println!("ok: r0 as the program states");
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => Ok(ExitCode::SUCCESS),
+            }
         }
         Err(e) => {
             println!("error: {e}");

@@ -126,13 +126,21 @@ fn example_programs_compute_what_they_say() {
     let o = bin().args(["exec", "--check"]).arg(&short).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).starts_with("r0 = 0x2d (45),"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("FAIL: the program states r0 = 0x1356 (4950)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("FAIL: the program states r0 = 0x1356 (4950)"),
+        "{}",
+        stdout(&o)
+    );
     let bare = dir.join("bare.bpf");
     std::fs::write(&bare, "r0 = 1\nexit\n").unwrap();
     let o = bin().args(["exec", "--check"]).arg(&bare).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("states no `expect: r0 = N`"));
-    let o = bin().args(["exec", "--check"]).arg(ex.join("sum_loop.bpf")).output().unwrap();
+    let o = bin()
+        .args(["exec", "--check"])
+        .arg(ex.join("sum_loop.bpf"))
+        .output()
+        .unwrap();
     assert!(o.status.success());
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -204,7 +204,10 @@ pub fn exec(a: ExecArgs) -> CmdResult {
         }
     };
     if a.check && stated.is_none() {
-        return Err(format!("{}: --check: the program states no `expect: r0 = N`", name(&a.file)));
+        return Err(format!(
+            "{}: --check: the program states no `expect: r0 = N`",
+            name(&a.file)
+        ));
     }
     let mem = parse_hex_bytes(&a.mem).map_err(|e| format!("--mem: {e}"))?;
     match run_conformance(&insns, mem) {

@@ -8,10 +8,10 @@ pub mod plugin;
 pub mod profiles;
 #[cfg(target_arch = "x86_64")]
 pub mod run;
-pub mod run_args;
 #[cfg(not(target_arch = "x86_64"))]
 #[path = "run_elsewhere.rs"]
 pub mod run;
+pub mod run_args;
 pub mod show;
 
 /// Errors are reported as one line on stderr with exit code 2.

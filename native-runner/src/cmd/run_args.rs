@@ -33,4 +33,3 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub flags: RunFlags,
 }
-

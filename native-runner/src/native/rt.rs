@@ -179,7 +179,6 @@ pub extern "C" fn tramp_exit(_im: u64) {
 struct NativeHost {
     regions: [(u64, u64, bool); 3],
     attach_cookie: u64,
-    clock: u64,
     reentry: Option<(u64, u64, Vec<u64>)>,
 }
 
@@ -216,25 +215,84 @@ impl Memory for NativeHost {
     }
 }
 
+/// The helpers programs may call on hardware, each with the kernel's meaning (the set the
+/// verifier model allows; examples/README.md lists them):
+/// - 5 `bpf_ktime_get_ns`: CLOCK_MONOTONIC in nanoseconds;
+/// - 7 `bpf_get_prandom_u32`: the next value of a per-thread LFSR113 generator seeded from the
+///   OS, the generator the kernel's `bpf_user_rnd_u32` uses; with a scenario's `reentry` the
+///   traced function is that implementation, so the helper calls it and returns its value;
+/// - 8 `bpf_get_smp_processor_id`: the CPU this thread runs on;
+/// - 14 `bpf_get_current_pid_tgid`: `tgid << 32 | pid` of this thread;
+/// - 174 `bpf_get_attach_cookie`: the attach cookie from the trampoline's run_ctx.
+///
+/// Any other id is refused (`CallFault::Unknown`), and the verifier refuses it at load first.
 impl Host for NativeHost {
     fn call_helper(&mut self, id: i32, _args: [u64; 5]) -> Result<u64, CallFault> {
         match id {
-            5 => Ok(self.clock * 1000),
+            5 => Ok(monotonic_ns()),
             7 => {
                 if let Some((caller, stub, words)) = &self.reentry {
                     // SAFETY: the generated caller for the traced function's prototype and its
                     // patched entry, as in the scenario's own calls.
                     let f: extern "C" fn(*const u64, u64) -> u64 = unsafe { std::mem::transmute(*caller as *const ()) };
+                    // The traced function is the helper's implementation: its value is the result.
                     return Ok(f(words.as_ptr(), *stub) & 0xffff_ffff);
                 }
-                Ok(0x1234_5678)
+                Ok(u64::from(prandom_u32()))
             }
-            8 => Ok(0),
-            14 => Ok((4242u64 << 32) | 4242),
+            // SAFETY: no arguments; returns the CPU number or -1.
+            8 => Ok(u64::from(unsafe { libc::sched_getcpu() }.max(0) as u32)),
+            14 => {
+                // SAFETY: neither call takes arguments or can fail.
+                let (tgid, pid) = unsafe { (libc::getpid(), libc::gettid()) };
+                Ok(((tgid as u32 as u64) << 32) | pid as u32 as u64)
+            }
             174 => Ok(self.attach_cookie),
             _ => Err(CallFault::Unknown),
         }
     }
+}
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec to write; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+thread_local! {
+    /// LFSR113 state (L'Ecuyer's four-component Tausworthe generator), seeded on first use.
+    static RND: std::cell::Cell<Option<[u32; 4]>> = const { std::cell::Cell::new(None) };
+}
+
+/// The next LFSR113 output; the state is seeded from the OS on first use (each component above
+/// the generator's minimum: 2, 8, 16, 128).
+fn prandom_u32() -> u32 {
+    RND.with(|c| {
+        let mut z = c.get().unwrap_or_else(|| {
+            let mut b = [0u8; 16];
+            // SAFETY: `b` is a writable 16-byte buffer.
+            let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+            if n != 16 {
+                b = (monotonic_ns() as u128 ^ 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834).to_le_bytes();
+            }
+            let w = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+            [w(0) | 2, w(4) | 8, w(8) | 16, w(12) | 128]
+        });
+        let v = lfsr113(&mut z);
+        c.set(Some(z));
+        v
+    })
+}
+
+/// One step of LFSR113 (L'Ecuyer, "Tables of maximally equidistributed combined LFSR
+/// generators", 1999).
+fn lfsr113(z: &mut [u32; 4]) -> u32 {
+    z[0] = ((z[0] & 0xffff_fffe) << 18) ^ (((z[0] << 6) ^ z[0]) >> 13);
+    z[1] = ((z[1] & 0xffff_fff8) << 2) ^ (((z[1] << 2) ^ z[1]) >> 27);
+    z[2] = ((z[2] & 0xffff_fff0) << 7) ^ (((z[2] << 13) ^ z[2]) >> 21);
+    z[3] = ((z[3] & 0xffff_ff80) << 13) ^ (((z[3] << 3) ^ z[3]) >> 12);
+    z[0] ^ z[1] ^ z[2] ^ z[3]
 }
 
 fn read_u64(addr: u64) -> u64 {
@@ -300,7 +358,6 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
                 (stack.as_ptr() as u64, stack.len() as u64, true),
             ],
             attach_cookie,
-            clock: rt.clock,
             reentry: rt.reentry.clone(),
         };
         Some(Before {
@@ -355,4 +412,47 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
         }
     });
     ret
+}
+
+#[cfg(test)]
+mod helper_tests {
+    use super::*;
+
+    #[test]
+    fn helpers_have_the_kernels_meaning() {
+        let mut h = NativeHost {
+            regions: [(0, 0, false); 3],
+            attach_cookie: 0x1122,
+            reentry: None,
+        };
+        let t0 = h.call_helper(5, [0; 5]).unwrap();
+        let t1 = h.call_helper(5, [0; 5]).unwrap();
+        assert!(t0 > 0 && t1 >= t0, "CLOCK_MONOTONIC ns: {t0} then {t1}");
+        let pid_tgid = h.call_helper(14, [0; 5]).unwrap();
+        assert_eq!(pid_tgid >> 32, u64::from(std::process::id()));
+        assert_ne!(pid_tgid as u32, 0);
+        let cpu = h.call_helper(8, [0; 5]).unwrap();
+        assert!(cpu < 4096);
+        assert_eq!(h.call_helper(174, [0; 5]).unwrap(), 0x1122);
+        let draws: Vec<u64> = (0..1000).map(|_| h.call_helper(7, [0; 5]).unwrap()).collect();
+        assert!(draws.iter().all(|&v| v <= u64::from(u32::MAX)));
+        let mut sorted = draws.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert!(sorted.len() > 990, "1000 draws, {} distinct", sorted.len());
+        // Every bit of the 32 takes both values.
+        let (or, and) = draws.iter().fold((0, u64::MAX), |(o, a), &v| (o | v, a & v));
+        assert_eq!((or, and), (0xffff_ffff, 0));
+        assert!(matches!(h.call_helper(1, [0; 5]), Err(CallFault::Unknown)));
+    }
+
+    #[test]
+    fn lfsr113_is_deterministic_from_its_seed() {
+        let mut a = [2, 8, 16, 128];
+        let mut b = a;
+        let xs: Vec<u32> = (0..8).map(|_| lfsr113(&mut a)).collect();
+        let ys: Vec<u32> = (0..8).map(|_| lfsr113(&mut b)).collect();
+        assert_eq!(xs, ys);
+        assert!(xs.windows(2).all(|w| w[0] != w[1]));
+    }
 }

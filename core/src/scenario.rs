@@ -127,8 +127,8 @@ pub struct MapSpec {
 pub struct ProgramSpec {
     /// Name.
     pub name: String,
-    /// `fentry`, `fexit`, `fmod_ret`, `fsession`, `tp_btf` or `freplace`.
-    pub attach: String,
+    /// `fentry`, `fexit`, `fmod_ret`, `fsession`, `tp_btf`, `freplace` or `struct_ops`.
+    pub attach: AttachType,
     /// Sleepable.
     #[serde(default)]
     pub sleepable: bool,
@@ -137,7 +137,7 @@ pub struct ProgramSpec {
     pub cookie: u64,
     /// `kernel` (default) or `conformance`.
     #[serde(default)]
-    pub syntax: Option<String>,
+    pub syntax: Option<Syntax>,
     /// The program text.
     pub text: toml::Spanned<String>,
 }
@@ -270,16 +270,6 @@ impl Scenario {
             if !names.insert(p.name.clone()) {
                 return Err(at(format!("program name '{}' is used twice", p.name)));
             }
-            if AttachType::parse(&p.attach).is_none() {
-                return Err(at(format!(
-                    "program '{}': unknown attach type '{}' (fentry, fexit, fmod_ret, fsession, tp_btf, freplace)",
-                    p.name, p.attach
-                )));
-            }
-            if let Some(sx) = &p.syntax {
-                sx.parse::<Syntax>()
-                    .map_err(|m| at(format!("program '{}': {m}", p.name)))?;
-            }
         }
         if let Some(order) = &s.attach_order {
             let mut seen = std::collections::BTreeSet::new();
@@ -347,11 +337,30 @@ pub struct ProgramReport {
     pub fixup_error: Option<String>,
 }
 
+/// Which link operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkOpKind {
+    /// `bpf_trampoline_link_prog`.
+    Attach,
+    /// `bpf_trampoline_unlink_prog`.
+    Detach,
+}
+
+impl std::fmt::Display for LinkOpKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            LinkOpKind::Attach => "attach",
+            LinkOpKind::Detach => "detach",
+        })
+    }
+}
+
 /// One attach or detach.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LinkOp {
-    /// `attach` or `detach`.
-    pub op: &'static str,
+    /// Attach or detach.
+    pub op: LinkOpKind,
     /// Program name.
     pub program: String,
     /// Outcome.
@@ -414,12 +423,8 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
     let mut problems = Vec::new();
     let mut programs = Vec::new();
     for p in &s.programs {
-        let attach = AttachType::parse(&p.attach).expect("checked by parse");
-        let syntax = p
-            .syntax
-            .as_deref()
-            .map(|x| x.parse::<Syntax>().expect("checked by parse"))
-            .unwrap_or(Syntax::Kernel);
+        let attach = p.attach;
+        let syntax = p.syntax.unwrap_or(Syntax::Kernel);
         let mut rep = ProgramReport {
             name: p.name.clone(),
             attach,
@@ -483,8 +488,18 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
         .unwrap_or_else(|| s.programs.iter().map(|p| p.name.clone()).collect());
     let mut tramp = Trampoline::new();
     let mut link_ops = Vec::new();
+    let index_of = |name: &str| {
+        programs
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| ScenarioError {
+                line: 1,
+                column: 1,
+                message: format!("attach_order or detach names unknown program '{name}'"),
+            })
+    };
     for name in &order {
-        let idx = programs.iter().position(|p| &p.name == name).expect("checked by parse");
+        let idx = index_of(name)?;
         let p = &programs[idx];
         let Some(Ok(v)) = &p.verified else { continue };
         if p.fixed.is_none() || p.attach == AttachType::TpBtf {
@@ -508,19 +523,19 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
             _ => {}
         }
         link_ops.push(LinkOp {
-            op: "attach",
+            op: LinkOpKind::Attach,
             program: name.clone(),
             result,
         });
     }
     for name in &s.detach {
-        let idx = programs.iter().position(|p| &p.name == name).expect("checked by parse");
+        let idx = index_of(name)?;
         let result = tramp.detach(idx).map(|_| ());
         if let Err(e) = &result {
             problems.push(format!("detach '{name}': {e}"));
         }
         link_ops.push(LinkOp {
-            op: "detach",
+            op: LinkOpKind::Detach,
             program: name.clone(),
             result,
         });

@@ -9,7 +9,6 @@ use crate::tramp::build::{spec_for, Placement};
 use crate::tramp::contract::{self, Contract};
 use crate::tramp::listing;
 use crate::tramp::listing::{listing, AsmSyntax, Line};
-use crate::tramp::Pass;
 use crate::tramp::{encode, EncodeError, Encoded, TrampolineSpec};
 use serde::Serialize;
 use std::fmt::Write;
@@ -166,11 +165,7 @@ pub fn render(r: &ShowReport, bytes: bool) -> String {
                 "is_return"
             );
             for (inv, line) in enc.invocations.iter().zip(&r.contract.lines) {
-                let pass = match inv.pass {
-                    Pass::Entry => "entry",
-                    Pass::ModifyReturn => "fmod_ret",
-                    Pass::Exit => "exit",
-                };
+                let pass = inv.pass;
                 let cookie = line
                     .cookie_index
                     .map(|i| format!("ctx[-{i}]"))

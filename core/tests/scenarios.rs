@@ -129,3 +129,31 @@ fn corrupted_examples_never_panic() {
     }
     assert!(errors * 2 > runs, "only {errors} of {runs} corruptions were reported");
 }
+
+/// A scenario is plain data (its fields are public): one built without [`Scenario::parse`],
+/// naming programs that do not exist, is an error from `check`, not a panic; the values the
+/// file names (attach type, syntax) are enums from the boundary on, with the error at the value.
+#[test]
+fn a_scenario_built_in_code_is_checked_not_trusted() {
+    let (_, text) = examples()
+        .into_iter()
+        .find(|(n, _)| n == "fmod_ret_override.toml")
+        .unwrap();
+    let mut s = Scenario::parse(&text).unwrap();
+    let p = Profile::by_name("linux-7.0").unwrap();
+    s.attach_order = Some(vec!["nobody".into()]);
+    let e = check(&s, &text, &p).unwrap_err();
+    assert!(e.message.contains("unknown program 'nobody'"), "{e}");
+    s.attach_order = None;
+    s.detach = vec!["ghost".into()];
+    assert!(check(&s, &text, &p).is_err());
+    let bad = text.replacen("attach = \"fexit\"", "attach = \"fexitt\"", 1);
+    let e = Scenario::parse(&bad).unwrap_err();
+    let line = bad.lines().position(|l| l.contains("fexitt")).unwrap() + 1;
+    assert_eq!((e.line, e.column), (line, 10), "{e}");
+    assert!(e.message.contains("unknown attach type 'fexitt'"), "{e}");
+    assert_eq!(
+        fsession_core::isa::Instr::decode(&[], 0).unwrap_err().kind,
+        fsession_core::isa::DecodeErrorKind::OutOfRange { len: 0 }
+    );
+}

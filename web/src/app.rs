@@ -442,10 +442,7 @@ fn trampoline_options(state: &UseReducerHandle<Shared>, view: &View) -> Html {
         })
     };
     let overridden = !state.0.mode.is_empty() || state.0.mitigations.is_some();
-    let name = |m: TrampolineMode| match m {
-        TrampolineMode::Call => "call",
-        TrampolineMode::Jmp => "jmp",
-    };
+    let name = TrampolineMode::name;
     html! {
         <div id="tramp-options">
             <label title="how the patched function enters the trampoline">{"mode "}<select id="mode" onchange={on_mode}>
@@ -557,8 +554,8 @@ fn controls(
             html! { <tr key={i} class="prog-control" data-i={i.to_string()}>
                 <td>{ name.clone() }</td>
                 <td><select data-field="attach" aria-label={format!("attach type of {name}")}>
-                    { for edit::ATTACH_KINDS.iter().map(|k| html!{ <option value={*k} selected={attach == *k}>{*k}</option> }) }
-                    if !edit::ATTACH_KINDS.contains(&attach.as_str()) { <option value={attach.clone()} selected=true disabled=true>{attach.clone()}</option> }
+                    { for edit::attach_kinds().map(|k| html!{ <option value={k.section()} selected={attach == k.section()}>{k.section()}</option> }) }
+                    if !edit::attach_kinds().any(|k| attach == k.section()) { <option value={attach.clone()} selected=true disabled=true>{attach.clone()}</option> }
                 </select></td>
                 <td><input class="cookie" data-field="cookie" type="text" inputmode="numeric" spellcheck="false" placeholder="0"
                     aria-label={format!("attach cookie of {name}")} title="attach cookie (bpf_get_attach_cookie); Enter applies" value={cookie.clone()}/></td>

@@ -4,8 +4,21 @@
 
 use std::ops::Range;
 
-/// Attach types the program controls offer.
-pub const ATTACH_KINDS: &[&str] = &["fentry", "fexit", "fmod_ret", "fsession"];
+use fsession_core::kernel::program::AttachType;
+
+/// Attach types the program controls offer: those that attach to a traced function's
+/// trampoline (core's list).
+pub fn attach_kinds() -> impl Iterator<Item = AttachType> {
+    AttachType::ALL.into_iter().filter(|a| a.has_trampoline())
+}
+
+/// A control's attach type, parsed (any name core accepts) and one the controls offer.
+fn offered(kind: &str) -> Result<AttachType, String> {
+    kind.parse::<AttachType>()
+        .ok()
+        .filter(|a| a.has_trampoline())
+        .ok_or_else(|| format!("unknown attach type '{kind}'"))
+}
 
 /// Byte ranges of the top-level table headers' blocks: (header, range from the header line to
 /// the next header line or the end). Lines inside `"""` or `'''` strings are not headers.
@@ -135,11 +148,9 @@ pub fn remove_program(text: &str, i: usize) -> Result<String, String> {
 
 /// Sets program `i`'s attach type.
 pub fn set_attach(text: &str, i: usize, kind: &str) -> Result<String, String> {
-    if !ATTACH_KINDS.contains(&kind) {
-        return Err(format!("unknown attach type '{kind}'"));
-    }
+    let kind = offered(kind)?;
     let (_, r) = nth(text, i)?;
-    replace_field(text, r, "attach", kind).ok_or_else(|| format!("program #{i} has no attach line"))
+    replace_field(text, r, "attach", kind.section()).ok_or_else(|| format!("program #{i} has no attach line"))
 }
 
 /// Sets the traced function's prototype.
@@ -157,9 +168,7 @@ pub fn set_prototype(text: &str, proto: &str) -> Result<String, String> {
 
 /// Appends a program that returns 0, named uniquely.
 pub fn add_program(text: &str, kind: &str) -> Result<String, String> {
-    if !ATTACH_KINDS.contains(&kind) {
-        return Err(format!("unknown attach type '{kind}'"));
-    }
+    let kind = offered(kind)?;
     let names: Vec<String> = programs(text).into_iter().map(|p| p.0).collect();
     let name = (1..)
         .map(|n| format!("prog{n}"))

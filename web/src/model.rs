@@ -135,14 +135,13 @@ pub fn compute(state: &State) -> View {
     match state.mode.as_str() {
         "" => {}
         m => {
-            profile.mode = match m {
-                "call" => TrampolineMode::Call,
-                "jmp" => TrampolineMode::Jmp,
-                _ => {
+            profile.mode = match m.parse::<TrampolineMode>() {
+                Ok(mode) => mode,
+                Err(e) => {
                     return empty(
                         vec![InputError {
                             line: 0,
-                            message: format!("unknown trampoline mode '{m}' (call or jmp)"),
+                            message: e.to_string(),
                         }],
                         pname,
                     )

@@ -17,8 +17,9 @@ use cursor::Cursor;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// A text syntax.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A text syntax. Serialised as `kernel` or `conformance`; read from any name its `FromStr`
+/// accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Syntax {
     /// The kernel's verifier/bpftool syntax.
@@ -35,6 +36,13 @@ impl std::str::FromStr for Syntax {
             "conformance" | "asm" => Ok(Syntax::Conformance),
             _ => Err(format!("unknown syntax '{s}' (expected kernel or conformance)")),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Syntax {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -448,6 +448,12 @@ pub enum DecodeErrorKind {
     /// The second slot of `lddw` is missing.
     #[error("lddw is truncated: its second slot is missing")]
     TruncatedLddw,
+    /// The index is past the program's end.
+    #[error("no instruction at this index: the program has {len} slots")]
+    OutOfRange {
+        /// The program's length in slots.
+        len: usize,
+    },
     /// The second slot of `lddw` has a non-zero code, register or offset.
     #[error("invalid second half of lddw (must be code 0, registers 0, off 0)")]
     BadLddwSecondHalf,
@@ -515,7 +521,9 @@ impl Instr {
     }
 
     fn decode_kind(insns: &[Insn], index: usize, max_reg: u8) -> Result<Instr, DecodeErrorKind> {
-        let i = insns[index];
+        let i = *insns
+            .get(index)
+            .ok_or(DecodeErrorKind::OutOfRange { len: insns.len() })?;
         let code = i.code;
         check_reg(i.dst, "dst", max_reg)?;
         check_reg(i.src, "src", max_reg)?;

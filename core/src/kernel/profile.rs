@@ -61,6 +61,38 @@ pub enum TrampolineMode {
     Jmp,
 }
 
+impl TrampolineMode {
+    /// Its name: `call` or `jmp`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TrampolineMode::Call => "call",
+            TrampolineMode::Jmp => "jmp",
+        }
+    }
+}
+
+impl std::fmt::Display for TrampolineMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// A trampoline mode name that is neither `call` nor `jmp`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown trampoline mode '{0}' (call or jmp)")]
+pub struct UnknownMode(pub String);
+
+impl std::str::FromStr for TrampolineMode {
+    type Err = UnknownMode;
+    fn from_str(s: &str) -> Result<Self, UnknownMode> {
+        match s {
+            "call" => Ok(TrampolineMode::Call),
+            "jmp" => Ok(TrampolineMode::Jmp),
+            _ => Err(UnknownMode(s.to_string())),
+        }
+    }
+}
+
 /// Mitigations that change the trampoline's bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

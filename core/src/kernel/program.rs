@@ -10,8 +10,9 @@ use thiserror::Error;
 /// `MAX_BPF_FUNC_ARGS`: register slots a traced function may have.
 pub const MAX_BPF_FUNC_ARGS: usize = 12;
 
-/// How a program attaches (program type + expected attach type).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// How a program attaches (program type + expected attach type). Serialised as its section
+/// name; read from any name [`AttachType::parse`] accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttachType {
     /// TRACING / `BPF_TRACE_FENTRY`.
@@ -94,9 +95,31 @@ impl AttachType {
     }
 }
 
+/// An attach type name that is none of the known ones.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[error("unknown attach type '{name}' (fentry, fexit, fmod_ret, fsession, tp_btf, freplace, struct_ops)")]
+pub struct UnknownAttachType {
+    /// The name given.
+    pub name: String,
+}
+
+impl std::str::FromStr for AttachType {
+    type Err = UnknownAttachType;
+    fn from_str(s: &str) -> Result<Self, UnknownAttachType> {
+        AttachType::parse(s).ok_or_else(|| UnknownAttachType { name: s.to_string() })
+    }
+}
+
+impl<'de> Deserialize<'de> for AttachType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for AttachType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.section())
+        f.pad(self.section())
     }
 }
 

@@ -43,7 +43,7 @@ fn program_text(calls_get_func_ip: bool) -> String {
 fn program(name: String, attach: AttachType, sleepable: bool, cookie: u64, ip: bool) -> ProgramSpec {
     ProgramSpec {
         name,
-        attach: attach.section().to_string(),
+        attach,
         sleepable,
         cookie,
         syntax: None,

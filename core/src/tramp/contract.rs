@@ -40,14 +40,6 @@ impl Contract {
     }
 }
 
-fn pass_name(p: Pass) -> &'static str {
-    match p {
-        Pass::Entry => "entry",
-        Pass::ModifyReturn => "fmod_ret",
-        Pass::Exit => "exit",
-    }
-}
-
 /// Checks every invocation of an encoded trampoline against the verifier's layout.
 pub fn check(enc: &Encoded, verifier_meta: &MetaLayout, profile_name: &str) -> Contract {
     let l = &enc.layout;
@@ -57,7 +49,7 @@ pub fn check(enc: &Encoded, verifier_meta: &MetaLayout, profile_name: &str) -> C
         .iter()
         .map(|inv: &Invocation| {
             let (dnr, didx, dret) = verifier_meta.decode(inv.func_meta);
-            let who = format!("{} ({}, {})", inv.prog, inv.attach, pass_name(inv.pass));
+            let who = format!("{} ({}, {})", inv.prog, inv.attach, inv.pass.name());
             let mut problems = Vec::new();
             if dnr != nr {
                 problems.push(format!(
@@ -90,7 +82,7 @@ pub fn check(enc: &Encoded, verifier_meta: &MetaLayout, profile_name: &str) -> C
                         "{who}: bpf_session_is_return() reads {} from ctx[-1] = {:#x}, the pass is the {}",
                         dret as u8,
                         inv.func_meta,
-                        pass_name(inv.pass)
+                        inv.pass.name()
                     ));
                 }
             }

@@ -180,11 +180,7 @@ impl<'a> Gen<'a> {
         } else {
             String::new()
         };
-        let pass_name = match pass {
-            Pass::Entry => "entry",
-            Pass::ModifyReturn => "fmod_ret",
-            Pass::Exit => "exit",
-        };
+        let pass_name = pass.name();
         self.emit(
             x86::mov_imm64(Register::RDI, p.cookie),
             || format!("rdi = attach cookie {:#x} of {who}", p.cookie),

@@ -112,6 +112,23 @@ pub enum Pass {
     Exit,
 }
 
+impl Pass {
+    /// Its name: `entry`, `fmod_ret`, `exit`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Pass::Entry => "entry",
+            Pass::ModifyReturn => "fmod_ret",
+            Pass::Exit => "exit",
+        }
+    }
+}
+
+impl std::fmt::Display for Pass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// What a program sees when the trampoline calls it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invocation {

@@ -5,7 +5,6 @@ use super::CmdResult;
 use fsession_core::asm::{format_instr, Syntax};
 use fsession_core::isa::{decode_program_internal, Insn};
 use fsession_core::kernel::link::{flags, ListEntry};
-use fsession_core::kernel::profile::TrampolineMode;
 use fsession_core::scenario::{check, CheckReport, ProgramReport, Scenario};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -166,10 +165,7 @@ fn print_report(r: &CheckReport, syntax: Syntax, bytes: bool) {
     if !r.description.is_empty() {
         println!("{}", r.description);
     }
-    let mode = match r.profile.mode {
-        TrampolineMode::Call => "call",
-        TrampolineMode::Jmp => "jmp",
-    };
+    let mode = r.profile.mode;
     println!(
         "profile {} ({mode} mode), function {} [{} argument slot(s), return {} bytes]",
         r.profile.name,

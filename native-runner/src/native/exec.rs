@@ -11,7 +11,7 @@ use fsession_core::kernel::profile::{Mitigations, Profile};
 use fsession_core::scenario::{check, ArgValue, CheckReport, Scenario};
 use fsession_core::tramp::build::{spec_for, Placement};
 use fsession_core::tramp::listing::{listing, AsmSyntax};
-use fsession_core::tramp::{encode, Encoded, Pass};
+use fsession_core::tramp::{encode, Encoded};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -515,11 +515,7 @@ pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, String> {
                 };
                 let inv = &enc.invocations[next + k];
                 next += k + 1;
-                let pass = match inv.pass {
-                    Pass::Entry => "entry",
-                    Pass::ModifyReturn => "fmod_ret",
-                    Pass::Exit => "exit",
-                };
+                let pass = inv.pass;
                 if o.func_meta != inv.func_meta {
                     problems.push(format!(
                         "call {c}: {} ({pass}) saw ctx[-1] = {:#x}, the model predicts {:#x}",

@@ -40,6 +40,7 @@ fn decode_message(kind: &DecodeErrorKind) -> String {
         DecodeErrorKind::BadEndWidth(w) => format!("BPF_END uses reserved fields (imm = {w})"),
         DecodeErrorKind::BadAtomicOp(op) => format!("BPF_ATOMIC uses invalid atomic opcode {op:02x}"),
         DecodeErrorKind::BadLength(n) => format!("program length {n} is not a multiple of 8"),
+        DecodeErrorKind::OutOfRange { len } => format!("jump out of range: the program has {len} insns"),
     }
 }
 

@@ -81,12 +81,7 @@ pub fn compare(a: &View, b: &View) -> Comparison {
     let lines = |v: &View| -> Vec<(usize, String, String)> {
         v.report
             .as_ref()
-            .map(|r| {
-                r.listing
-                    .iter()
-                    .map(|l| (l.offset, l.hex.clone(), l.text.clone()))
-                    .collect()
-            })
+            .map(|r| r.listing.iter().map(|l| (l.offset, l.hex(), l.text.clone())).collect())
             .unwrap_or_default()
     };
     let (la, lb) = (lines(a), lines(b));

@@ -286,40 +286,6 @@ pub fn compute(state: &State) -> View {
     }
 }
 
-/// Slot names of a listing line's slot column (`r:arg0 w:rbx &run_ctx` gives arg0, rbx,
-/// run_ctx).
-pub fn slot_names(slots: &str) -> Vec<String> {
-    slots
-        .split_whitespace()
-        .map(|x| {
-            x.strip_prefix("r:")
-                .or_else(|| x.strip_prefix("w:"))
-                .or_else(|| x.strip_prefix('&'))
-                .unwrap_or(x)
-                .to_string()
-        })
-        .collect()
-}
-
-/// For each listing line, the index of the line its jump lands on, when it is a jump inside the
-/// image (calls and jumps out of the image have none).
-pub fn branch_targets(view: &View) -> Vec<Option<usize>> {
-    let Some(r) = &view.report else { return vec![] };
-    let image = r.spec.addrs.image;
-    r.listing
-        .iter()
-        .map(|l| {
-            if !l.text.trim_start().starts_with('j') {
-                return None;
-            }
-            let last = l.text.split_whitespace().last()?;
-            let addr = u64::from_str_radix(last.trim_start_matches('$').strip_prefix("0x")?, 16).ok()?;
-            let off = usize::try_from(addr.checked_sub(image)?).ok()?;
-            r.listing.iter().position(|t| t.offset == off)
-        })
-        .collect()
-}
-
 /// Markdown of the current trampoline (for issues and reviews): the listing, `ctx[-1]` per
 /// program and pass, and the contract verdict.
 pub fn markdown(v: &View) -> String {
@@ -331,7 +297,13 @@ pub fn markdown(v: &View) -> String {
             r.check.function.prototype()
         ));
         for l in &r.listing {
-            s.push_str(&format!("{:>4}  {:<24} {:<40} ; {}\n", l.offset, l.hex, l.text, l.role));
+            s.push_str(&format!(
+                "{:>4}  {:<24} {:<40} ; {}\n",
+                l.offset,
+                l.hex(),
+                l.text,
+                l.role
+            ));
         }
         s.push_str("```\n");
         if let Ok(enc) = &r.encoded {

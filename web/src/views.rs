@@ -2,7 +2,7 @@
 //! trampoline listing, the frame (table and drawing), what each program sees, and a comparison
 //! of two views. Shared by the playground and the docs widget.
 
-use crate::model::{self, View};
+use crate::model::View;
 use crate::virt::Rows;
 use crate::{compare, explain};
 use std::rc::Rc;
@@ -107,7 +107,7 @@ pub(crate) fn selected_slots(view: &View, selected: Option<usize>) -> Vec<String
         (Some(r), Some(i)) => r
             .listing
             .get(i)
-            .map(|l| model::slot_names(&l.slots))
+            .map(|l| l.slots.iter().map(|s| s.name.clone()).collect())
             .unwrap_or_default(),
         _ => vec![],
     }
@@ -270,12 +270,12 @@ pub(crate) fn listing(
                     .listing
                     .iter()
                     .enumerate()
-                    .filter(|(_, l)| model::slot_names(&l.slots).iter().any(|n| n == x))
+                    .filter(|(_, l)| l.touches(x))
                     .map(|(i, _)| i)
                     .collect(),
                 None => vec![],
             };
-            let targets = Rc::new(model::branch_targets(v));
+            let targets: Rc<Vec<Option<usize>>> = Rc::new(r.listing.iter().map(|l| l.jump_to).collect());
             let on_key = selection_keys(r.listing.len(), sel, targets.clone());
             let row = {
                 let (v, targets, touching) = (v.clone(), targets, Rc::new(touching.clone()));
@@ -288,10 +288,10 @@ pub(crate) fn listing(
                     let touches = touching.binary_search(&i).is_ok();
                     html! { <tr key={i} class={if selected == Some(i) {"sel"} else if touches {"hit"} else {""}} data-i={i.to_string()} aria-rowindex={(i + 1).to_string()}>
                         <td class="off">{ l.offset }</td>
-                        if bytes { <td class="hex">{ l.hex.clone() }</td> }
+                        if bytes { <td class="hex">{ l.hex() }</td> }
                         <td class="code" title={explain::x86(&l.text, att)}>{ l.text.clone() }</td>
                         <td class="role">{ l.role.clone() }{ for jump }</td>
-                        <td class="slots">{ if touches { format!("▶ {}", l.slots) } else { l.slots.clone() } }</td>
+                        <td class="slots">{ if touches { format!("▶ {}", l.slots_text()) } else { l.slots_text() } }</td>
                     </tr> }
                 })
             };

@@ -2,7 +2,7 @@
 //! through the DOM).
 
 use fsession_core::kernel::profile::Mitigations;
-use fsession_web::model::{compute, slot_names};
+use fsession_web::model::compute;
 use fsession_web::state::{b64_decode, b64_encode, State, DEFAULT_SCENARIO};
 use fsession_web::GALLERY;
 
@@ -172,10 +172,26 @@ fn bad_input_points_at_a_line() {
     assert!(v.errors[0].message.contains("linux-9.9"), "{:?}", v.errors);
 }
 
+/// Listing lines carry the slots they touch as data (slot index, name, access), rendered as
+/// `r:arg0 w:rbx &run_ctx`.
 #[test]
-fn slot_column_names() {
-    assert_eq!(slot_names("r:arg0 w:rbx &run_ctx"), ["arg0", "rbx", "run_ctx"]);
-    assert!(slot_names("").is_empty());
+fn listing_lines_carry_typed_slot_accesses() {
+    use fsession_core::tramp::SlotAccess;
+    let v = compute(&State::default());
+    let r = v.report.as_ref().unwrap();
+    let layout = &r.encoded.as_ref().unwrap().layout;
+    let lea = r
+        .listing
+        .iter()
+        .find(|l| l.text == "lea rsi, [rbp-0x48]" || l.role == "rsi = &run_ctx")
+        .unwrap();
+    assert_eq!(lea.slots.len(), 1);
+    assert_eq!(lea.slots[0].access, SlotAccess::Addr);
+    assert_eq!(layout.slots[lea.slots[0].slot].name, "run_ctx");
+    assert_eq!(lea.slots_text(), "&run_ctx");
+    let save = r.listing.iter().find(|l| l.role == "save rbx").unwrap();
+    assert_eq!(save.slots_text(), "w:rbx");
+    assert!(save.touches("rbx") && !save.touches("arg0"));
 }
 
 /// Links written by version 1 keep loading: these literals must never change meaning.
@@ -374,14 +390,13 @@ fn comparing_with_a_broken_side_keeps_the_other() {
 
 #[test]
 fn jumps_inside_the_image_are_followable() {
-    use fsession_web::model::branch_targets;
     for att in [false, true] {
         let v = compute(&State {
             att,
             ..State::default()
         });
-        let t = branch_targets(&v);
         let listing = &v.report.as_ref().unwrap().listing;
+        let t: Vec<Option<usize>> = listing.iter().map(|l| l.jump_to).collect();
         assert_eq!(t.len(), listing.len());
         let jumps: Vec<(usize, usize)> = t.iter().enumerate().filter_map(|(i, x)| x.map(|x| (i, x))).collect();
         assert!(!jumps.is_empty(), "the cookie test skips programs with je");
@@ -398,6 +413,7 @@ fn jumps_inside_the_image_are_followable() {
         for (i, l) in listing.iter().enumerate() {
             if l.text.starts_with("call") {
                 assert_eq!(t[i], None);
+                assert!(l.target.is_some(), "a call has its target address");
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The annotated listing: offset, bytes, Intel or AT&T text from iced-x86's formatter, and the
 //! role and slots of every instruction.
 
-use super::{Encoded, SlotAccess};
+use super::{Encoded, InsnBytes, SlotAccess};
 use iced_x86::{
     Decoder, DecoderOptions, Formatter, FormatterOperandOptions, FormatterOptionsProvider, GasFormatter, Instruction,
     IntelFormatter, NumberFormattingOptions, OpKind,
@@ -30,19 +30,68 @@ impl std::str::FromStr for AsmSyntax {
     }
 }
 
+/// A frame slot an instruction touches, and how.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SlotRef {
+    /// Index into the layout's `slots`.
+    pub slot: usize,
+    /// The slot's name (`arg0`, `rbx`, `run_ctx`).
+    pub name: String,
+    /// Read, written or addressed.
+    pub access: SlotAccess,
+}
+
+impl SlotRef {
+    /// The listing's notation: `r:arg0`, `w:rbx`, `&run_ctx`.
+    pub fn render(&self) -> String {
+        let prefix = match self.access {
+            SlotAccess::Read => "r:",
+            SlotAccess::Write => "w:",
+            SlotAccess::Addr => "&",
+        };
+        format!("{prefix}{}", self.name)
+    }
+}
+
 /// One listing line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Line {
     /// Offset in the image.
     pub offset: usize,
-    /// Bytes as hex.
-    pub hex: String,
-    /// Disassembly.
+    /// The instruction's bytes.
+    pub bytes: InsnBytes,
+    /// Disassembly (rendered by [`X86Format`]).
     pub text: String,
     /// Role.
     pub role: String,
-    /// Slots read / written / addressed, as `r:name w:name &name`.
-    pub slots: String,
+    /// The frame slots it reads, writes or addresses (reads, then writes, then addresses).
+    pub slots: Vec<SlotRef>,
+    /// For a call or jump: the address it goes to.
+    pub target: Option<u64>,
+    /// For a jump inside the image: the index of the line it lands on.
+    pub jump_to: Option<usize>,
+}
+
+impl Line {
+    /// The bytes as hex, space-separated.
+    pub fn hex(&self) -> String {
+        let mut hex = String::with_capacity(self.bytes.len() * 3);
+        for (k, b) in self.bytes.iter().enumerate() {
+            if k > 0 {
+                hex.push(' ');
+            }
+            let _ = write!(hex, "{b:02x}");
+        }
+        hex
+    }
+    /// The slots in the listing's notation (`r:arg0 w:rbx &run_ctx`).
+    pub fn slots_text(&self) -> String {
+        self.slots.iter().map(SlotRef::render).collect::<Vec<_>>().join(" ")
+    }
+    /// Whether it touches the slot named `name`.
+    pub fn touches(&self, name: &str) -> bool {
+        self.slots.iter().any(|s| s.name == name)
+    }
 }
 
 /// The x86-64 text of instructions, the same on every target: Intel or AT&T by iced-x86's
@@ -141,6 +190,7 @@ impl X86Format {
 pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>, String> {
     let mut dec = Decoder::with_ip(64, &enc.bytes, image, DecoderOptions::NONE);
     let mut fmt = X86Format::new();
+    let mut jumps = Vec::new();
     let mut out = Vec::with_capacity(enc.insns.len());
     for e in &enc.insns {
         if !dec.can_decode() {
@@ -167,37 +217,40 @@ pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>
             ));
         }
         let text = fmt.text(&ins, syntax);
-        let mut hex = String::with_capacity(e.bytes.len() * 3);
-        for (k, b) in e.bytes.iter().enumerate() {
-            if k > 0 {
-                hex.push(' ');
-            }
-            let _ = write!(hex, "{b:02x}");
-        }
-        let mut slots = String::new();
-        for (access, prefix) in [
-            (SlotAccess::Read, "r:"),
-            (SlotAccess::Write, "w:"),
-            (SlotAccess::Addr, "&"),
-        ] {
-            for name in e.slots(&enc.layout, access) {
-                if !slots.is_empty() {
-                    slots.push(' ');
+        let mut slots = Vec::new();
+        for access in [SlotAccess::Read, SlotAccess::Write, SlotAccess::Addr] {
+            for (slot, a) in e.note.iter().flat_map(|n| n.slots.iter()) {
+                if *a == access {
+                    if let Some(s) = enc.layout.slots.get(*slot) {
+                        slots.push(SlotRef {
+                            slot: *slot,
+                            name: s.name.clone(),
+                            access,
+                        });
+                    }
                 }
-                slots.push_str(prefix);
-                slots.push_str(name);
             }
         }
+        let is_jump = ins.is_jmp_short_or_near() || ins.is_jcc_short_or_near();
         out.push(Line {
             offset: e.offset,
-            hex,
+            bytes: e.bytes,
             text,
             role: e.role().to_string(),
             slots,
+            target: e.target,
+            jump_to: None,
         });
+        if is_jump {
+            jumps.push((out.len() - 1, ins.near_branch_target()));
+        }
     }
     if dec.can_decode() {
         return Err("trailing bytes after the last emitted instruction".into());
+    }
+    for (i, target) in jumps {
+        let inside = target.checked_sub(image).and_then(|o| usize::try_from(o).ok());
+        out[i].jump_to = inside.and_then(|o| out.binary_search_by_key(&o, |l| l.offset).ok());
     }
     Ok(out)
 }
@@ -205,18 +258,18 @@ pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>
 /// Formats a listing as text.
 pub fn render(lines: &[Line], bytes: bool) -> String {
     let tw = lines.iter().map(|l| l.text.len()).max().unwrap_or(10).max(10);
-    let hw = lines.iter().map(|l| l.hex.len()).max().unwrap_or(2);
+    let hw = lines.iter().map(|l| l.bytes.len() * 3 - 1).max().unwrap_or(2);
     let mut s = String::new();
     for l in lines {
         let hex = if bytes {
-            format!("{:<hw$}  ", l.hex)
+            format!("{:<hw$}  ", l.hex())
         } else {
             String::new()
         };
         let slots = if l.slots.is_empty() {
             String::new()
         } else {
-            format!(" [{}]", l.slots)
+            format!(" [{}]", l.slots_text())
         };
         s.push_str(&format!("{:>4}  {hex}{:<tw$}  ; {}{slots}\n", l.offset, l.text, l.role));
     }

@@ -6,9 +6,11 @@ use crate::asm::{assemble, Syntax};
 use crate::errno::Errno;
 use crate::kernel::fixup::{fixup, Fixed};
 use crate::kernel::link::{LinkError, LinkInfo, Trampoline, TrampolineLinks};
+use crate::kernel::patch::PatchError;
 use crate::kernel::profile::{Profile, TrampolineMode};
 use crate::kernel::program::{parse_prototype, AttachType, FuncModel, Program};
 use crate::kernel::verifier::{verify, MapDef, Verified, VerifierError};
+use crate::tramp::EncodeError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -316,6 +318,122 @@ impl Scenario {
     }
 }
 
+/// A problem found checking a scenario: an unexpected error, or an expected one that did not
+/// happen. `Display` keeps the kernel's wording; where the problem has a place in the file,
+/// [`Problem::span`] gives it.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// A program's text did not assemble.
+    #[error("{0}")]
+    Assembler(ScenarioError),
+    /// The verifier accepted a program the scenario expects it to refuse.
+    #[error("program '{program}': expected the verifier to fail with {want}, it passed")]
+    VerifierPassed {
+        /// The program.
+        program: String,
+        /// The expected errno's name.
+        want: String,
+    },
+    /// The verifier refused with another errno than the expected one.
+    #[error("program '{program}': expected {want}, verifier said: {got}")]
+    VerifierErrno {
+        /// The program.
+        program: String,
+        /// The expected errno's name.
+        want: String,
+        /// What the verifier said.
+        got: VerifierError,
+    },
+    /// The verifier refused a program.
+    #[error("program '{program}': {error}")]
+    Verifier {
+        /// The program.
+        program: String,
+        /// Its verdict.
+        error: VerifierError,
+    },
+    /// A fixup could not be applied.
+    #[error("program '{program}': fixups: {error}")]
+    Fixup {
+        /// The program.
+        program: String,
+        /// Why.
+        error: PatchError,
+    },
+    /// An attach the scenario expects to fail succeeded.
+    #[error("attach '{program}': expected {want}, it succeeded")]
+    AttachPassed {
+        /// The program.
+        program: String,
+        /// The expected errno's name.
+        want: String,
+    },
+    /// An attach failed with another errno than the expected one.
+    #[error("attach '{program}': expected {want}, got {got}")]
+    AttachErrno {
+        /// The program.
+        program: String,
+        /// The expected errno's name.
+        want: String,
+        /// What the attach gave.
+        got: LinkError,
+    },
+    /// An attach failed.
+    #[error("attach '{program}': {error}")]
+    Attach {
+        /// The program.
+        program: String,
+        /// Why.
+        error: LinkError,
+    },
+    /// A detach failed.
+    #[error("detach '{program}': {error}")]
+    Detach {
+        /// The program.
+        program: String,
+        /// Why.
+        error: LinkError,
+    },
+    /// The listing's decoder disagrees with the encoder.
+    #[error("listing: {message}")]
+    Listing {
+        /// What differs.
+        message: String,
+    },
+    /// The trampoline could not be encoded.
+    #[error("trampoline: {error}")]
+    Encode {
+        /// The encoder's error.
+        error: EncodeError,
+    },
+    /// The scenario expects the encoder to fail, and it did not.
+    #[error("trampoline: expected {want}, it encoded")]
+    EncodeExpected {
+        /// The expected errno's name.
+        want: String,
+    },
+    /// A program would read something else than the trampoline stores.
+    #[error("contract: {message}")]
+    Contract {
+        /// What the contract check found.
+        message: String,
+    },
+    /// The scenario expects a contract violation, and the contract holds.
+    #[error("contract: expected a violation, the contract holds")]
+    ContractHeld,
+}
+
+impl Problem {
+    /// Where in the scenario file it is: (1-based line, column).
+    pub fn span(&self) -> Option<(usize, usize)> {
+        match self {
+            Problem::Assembler(e) => Some((e.line, e.column)),
+            _ => None,
+        }
+    }
+}
+
 /// What happened to one program.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProgramReport {
@@ -334,7 +452,7 @@ pub struct ProgramReport {
     /// The program after fixups (verified programs only).
     pub fixed: Option<Fixed>,
     /// Fixup failure (16-bit range), if any.
-    pub fixup_error: Option<String>,
+    pub fixup_error: Option<PatchError>,
 }
 
 /// Which link operation.
@@ -383,7 +501,7 @@ pub struct CheckReport {
     /// What the encoder receives.
     pub trampoline: TrampolineLinks,
     /// Problems: unexpected errors and expected errors that did not happen.
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
 }
 
 impl CheckReport {
@@ -450,29 +568,38 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
                     column: if e.line == 1 { col0 + e.column - 1 } else { e.column },
                     message: format!("program '{}': {}", p.name, e.message),
                 };
-                problems.push(format!("line {}, column {}: {}", err.line, err.column, err.message));
+                problems.push(Problem::Assembler(err.clone()));
                 rep.asm_error = Some(err);
             }
             Ok(insns) => {
                 rep.program.insns = insns;
                 let v = verify(&rep.program, &func, &profile, &maps);
+                let program = p.name.clone();
                 match (&v, s.expect.verifier_errors.get(&p.name)) {
-                    (Ok(_), Some(want)) => problems.push(format!(
-                        "program '{}': expected the verifier to fail with {want}, it passed",
-                        p.name
-                    )),
-                    (Err(e), Some(want)) if !errno_matches(e.errno, want) => {
-                        problems.push(format!("program '{}': expected {want}, verifier said: {e}", p.name))
-                    }
-                    (Err(e), None) => problems.push(format!("program '{}': {e}", p.name)),
+                    (Ok(_), Some(want)) => problems.push(Problem::VerifierPassed {
+                        program,
+                        want: want.clone(),
+                    }),
+                    (Err(e), Some(want)) if !errno_matches(e.errno, want) => problems.push(Problem::VerifierErrno {
+                        program,
+                        want: want.clone(),
+                        got: e.clone(),
+                    }),
+                    (Err(e), None) => problems.push(Problem::Verifier {
+                        program,
+                        error: e.clone(),
+                    }),
                     _ => {}
                 }
                 if v.is_ok() {
                     match fixup(&rep.program, &func, &profile) {
                         Ok(f) => rep.fixed = Some(f),
                         Err(e) => {
-                            problems.push(format!("program '{}': fixups: {e}", p.name));
-                            rep.fixup_error = Some(e.to_string());
+                            problems.push(Problem::Fixup {
+                                program: p.name.clone(),
+                                error: e.clone(),
+                            });
+                            rep.fixup_error = Some(e);
                         }
                     }
                 }
@@ -514,12 +641,21 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
             call_session_cookie: v.call_session_cookie,
         };
         let result = tramp.attach(info, &profile);
+        let program = name.clone();
         match (&result, s.expect.link_errors.get(name)) {
-            (Ok(()), Some(want)) => problems.push(format!("attach '{name}': expected {want}, it succeeded")),
-            (Err(e), Some(want)) if !errno_matches(e.errno, want) => {
-                problems.push(format!("attach '{name}': expected {want}, got {e}"))
-            }
-            (Err(e), None) => problems.push(format!("attach '{name}': {e}")),
+            (Ok(()), Some(want)) => problems.push(Problem::AttachPassed {
+                program,
+                want: want.clone(),
+            }),
+            (Err(e), Some(want)) if !errno_matches(e.errno, want) => problems.push(Problem::AttachErrno {
+                program,
+                want: want.clone(),
+                got: e.clone(),
+            }),
+            (Err(e), None) => problems.push(Problem::Attach {
+                program,
+                error: e.clone(),
+            }),
             _ => {}
         }
         link_ops.push(LinkOp {
@@ -532,7 +668,10 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
         let idx = index_of(name)?;
         let result = tramp.detach(idx).map(|_| ());
         if let Err(e) = &result {
-            problems.push(format!("detach '{name}': {e}"));
+            problems.push(Problem::Detach {
+                program: name.clone(),
+                error: e.clone(),
+            });
         }
         link_ops.push(LinkOp {
             op: LinkOpKind::Detach,

@@ -4,7 +4,7 @@
 
 use crate::kernel::link::flags;
 use crate::kernel::profile::Profile;
-use crate::scenario::{check, CheckReport, Scenario, ScenarioError};
+use crate::scenario::{check, CheckReport, Problem, Scenario, ScenarioError};
 use crate::tramp::build::{spec_for, Placement};
 use crate::tramp::contract::{self, Contract};
 use crate::tramp::listing;
@@ -33,7 +33,7 @@ pub struct ShowReport {
     /// The contract check (no lines without a trampoline).
     pub contract: Contract,
     /// Problems: the check's, an unexpected encoder error, a contract violation not expected.
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
 }
 
 impl ShowReport {
@@ -64,7 +64,7 @@ pub fn show(
         match encode(&spec) {
             Ok(enc) => {
                 let lines = listing(&enc, place.image, syntax).unwrap_or_else(|e| {
-                    problems.push(format!("listing: {e}"));
+                    problems.push(Problem::Listing { message: e });
                     vec![]
                 });
                 let c = contract::check(&enc, &report.profile.verifier_meta, &report.profile.name);
@@ -76,14 +76,14 @@ pub fn show(
                     .as_deref()
                     .is_none_or(|w| !w.eq_ignore_ascii_case(e.errno.name()))
                 {
-                    problems.push(format!("trampoline: {e}"));
+                    problems.push(Problem::Encode { error: e.clone() });
                 }
                 (Err(e), vec![], Contract { lines: vec![] })
             }
         }
     };
     if let (Some(w), Ok(_)) = (&s.expect.encode_error, &encoded) {
-        problems.push(format!("trampoline: expected {w}, it encoded"));
+        problems.push(Problem::EncodeExpected { want: w.clone() });
     }
     let violated = !contract.holds();
     if violated && !s.expect.contract_violation {
@@ -91,11 +91,11 @@ pub fn show(
             contract
                 .lines
                 .iter()
-                .flat_map(|l| l.problems.iter().map(|p| format!("contract: {p}"))),
+                .flat_map(|l| l.problems.iter().map(|p| Problem::Contract { message: p.clone() })),
         );
     }
     if !violated && s.expect.contract_violation && encoded.is_ok() {
-        problems.push("contract: expected a violation, the contract holds".into());
+        problems.push(Problem::ContractHeld);
     }
     Ok(ShowReport {
         check: report,

@@ -3,7 +3,7 @@
 //! gives an error or a result, never a panic.
 
 use fsession_core::kernel::profile::Profile;
-use fsession_core::scenario::{check, Scenario};
+use fsession_core::scenario::{check, Problem, Scenario};
 use std::path::PathBuf;
 
 fn examples() -> Vec<(String, String)> {
@@ -44,7 +44,14 @@ fn the_v9_cookie_scenario_under_7_0_attaches_all_five() {
     let r = check(&s, &text, &Profile::by_name("linux-7.0").unwrap()).unwrap();
     assert_eq!(
         r.problems,
-        vec!["attach 'cookie5': expected E2BIG, it succeeded".to_string()]
+        vec![Problem::AttachPassed {
+            program: "cookie5".into(),
+            want: "E2BIG".into()
+        }]
+    );
+    assert_eq!(
+        r.problems[0].to_string(),
+        "attach 'cookie5': expected E2BIG, it succeeded"
     );
     assert_eq!(r.trampoline.fsession_cookie_cnt, 5);
 }
@@ -73,9 +80,11 @@ fn errors_name_line_and_column() {
     let r = check(&s, &text, &Profile::by_name("linux-7.0").unwrap()).unwrap();
     let e = r.programs[0].asm_error.as_ref().unwrap();
     assert_eq!((e.line, e.column), (9, 7), "{e}");
+    assert_eq!(r.problems.len(), 1);
+    assert_eq!(r.problems[0].span(), Some((9, 7)));
     assert_eq!(
-        r.problems,
-        vec!["line 9, column 7: program 'p': invalid register: r13".to_string()]
+        r.problems[0].to_string(),
+        "line 9, column 7: program 'p': invalid register: r13"
     );
     // Bad prototypes and unknown names.
     let e = check(

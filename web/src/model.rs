@@ -5,7 +5,7 @@ use fsession_core::asm::{format_instr, Syntax};
 use fsession_core::isa::{decode_program_internal, Insn};
 use fsession_core::kernel::link::flags;
 use fsession_core::kernel::profile::{Profile, TrampolineMode};
-use fsession_core::scenario::Scenario;
+use fsession_core::scenario::{Problem, Scenario};
 use fsession_core::show::{show, ShowReport};
 use fsession_core::tramp::build::Placement;
 use fsession_core::tramp::listing::AsmSyntax;
@@ -82,14 +82,6 @@ fn lines(insns: &[Insn], syntax: Syntax) -> Vec<(usize, String)> {
         Ok(v) => v.into_iter().map(|(i, x)| (i, format_instr(&x, syntax))).collect(),
         Err(e) => vec![(e.index, e.to_string())],
     }
-}
-
-fn line_of(message: &str) -> usize {
-    message
-        .strip_prefix("line ")
-        .and_then(|r| r.split(',').next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// Computes the view for a state.
@@ -268,13 +260,14 @@ pub fn compute(state: &State) -> View {
         });
     }
     for p in &report.problems {
-        let line = line_of(p);
-        if !errors.iter().any(|e| p.contains(&e.message)) {
-            errors.push(InputError {
-                line,
-                message: p.clone(),
-            });
+        // Assembler errors are listed above, from each program's own report.
+        if matches!(p, Problem::Assembler(_)) {
+            continue;
         }
+        errors.push(InputError {
+            line: p.span().map(|(line, _)| line).unwrap_or(0),
+            message: p.to_string(),
+        });
     }
     let flags = flags::names(report.check.trampoline.flags);
     View {

@@ -19,7 +19,7 @@ pub use xlated::check_xlated;
 use crate::errno::Errno;
 use crate::isa::Insn;
 use crate::kernel::profile::Profile;
-use crate::scenario::FunctionSpec;
+use crate::scenario::{FunctionSpec, Problem};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -197,7 +197,7 @@ pub enum Difference {
     /// The model refused what the kernel accepted.
     Refused {
         /// The model's errors.
-        problems: Vec<String>,
+        problems: Vec<Problem>,
     },
     /// The model could not encode the trampoline the kernel built.
     Encode {

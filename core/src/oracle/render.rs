@@ -52,7 +52,8 @@ fn summary(d: &Difference) -> String {
             None => "the programs differ".into(),
         },
         Difference::Refused { problems } => {
-            format!("the model refused what the kernel accepted: {}", problems.join("; "))
+            let p: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            format!("the model refused what the kernel accepted: {}", p.join("; "))
         }
         Difference::Encode { errno, message } => format!("the model could not encode it: {errno}: {message}"),
         Difference::Size { model, kernel } => {

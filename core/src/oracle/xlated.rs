@@ -9,6 +9,7 @@ use crate::isa::{decode_program, Insn, Instr};
 use crate::kernel::fixup::fixup;
 use crate::kernel::profile::Profile;
 use crate::kernel::program::{parse_prototype, AttachType, FuncModel, Program};
+use crate::scenario::Problem;
 use std::collections::BTreeMap;
 
 /// `BPF_PSEUDO_MAP_FD` and `BPF_PSEUDO_MAP_VALUE`: a 64-bit load of a map (or of a map value's
@@ -84,7 +85,10 @@ pub fn check_xlated(text: &str, profile: &Profile, ctx: &KernelContext) -> Resul
         Ok(f) => f,
         Err(e) => {
             return Ok(Verdict::Differs(Difference::Refused {
-                problems: vec![format!("fixups: {e}")],
+                problems: vec![Problem::Fixup {
+                    program: c.name.clone(),
+                    error: e,
+                }],
             }))
         }
     };

@@ -567,7 +567,7 @@ pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, String> {
             );
         }
     }
-    problems.extend(world.report.problems.iter().cloned());
+    problems.extend(world.report.problems.iter().map(ToString::to_string));
     Ok(ExecReport {
         description: s.description.clone(),
         profile: world.report.profile.name.clone(),

@@ -299,3 +299,69 @@ proptest! {
         prop_assert_eq!(out.len(), v.len() + patched_origs.len() * (patch_len - 1));
     }
 }
+
+/// The before/after join shows every instruction of both sides: inlined ranges under their
+/// original, an original whose range is empty as removed, and a fixed instruction outside every
+/// range as added.
+#[test]
+fn join_keeps_every_instruction_of_both_sides() {
+    use fsession_core::isa::macros::*;
+    use fsession_core::kernel::fixup::{join, Fixed, FixupNote, JoinRow};
+    let original = vec![BPF_MOV64_IMM(0, 1), BPF_MOV64_IMM(0, 2), BPF_EXIT_INSN()];
+    let fixed = Fixed {
+        insns: vec![
+            BPF_MOV64_IMM(0, 1),
+            BPF_MOV64_IMM(0, 3),
+            BPF_MOV64_IMM(0, 4),
+            BPF_EXIT_INSN(),
+        ],
+        // 0 -> 0, 1 -> removed, 2 (exit) -> 3; slots 1 and 2 are outside every range.
+        map: vec![0..1, 1..1, 3..4],
+        notes: vec![FixupNote {
+            orig: 1,
+            range: 1..1,
+            what: "x".into(),
+            detail: "removed".into(),
+        }],
+        helper_calls: vec![],
+    };
+    let rows = join(&original, &fixed);
+    let row = |orig, first, after, note| JoinRow {
+        orig,
+        first,
+        after,
+        note,
+    };
+    assert_eq!(
+        rows,
+        vec![
+            row(Some(0), true, Some(0), None),
+            row(Some(1), true, None, Some(0)),
+            row(None, true, Some(1), None),
+            row(None, true, Some(2), None),
+            row(Some(2), true, Some(3), None),
+        ]
+    );
+    // A real fixup: one call becomes two slots, both under the original.
+    let p = fsession_core::kernel::program::Program {
+        name: "p".into(),
+        attach: fsession_core::kernel::program::AttachType::Fexit,
+        sleepable: false,
+        cookie: 0,
+        insns: fsession_core::asm::assemble(
+            "call bpf_get_func_arg_cnt#185\nexit",
+            fsession_core::asm::Syntax::Kernel,
+        )
+        .unwrap(),
+    };
+    let f = fsession_core::kernel::fixup::fixup(
+        &p,
+        &fsession_core::kernel::program::parse_prototype("int f(int a)", &Default::default()).unwrap(),
+        &fsession_core::kernel::profile::Profile::by_name("linux-7.0").unwrap(),
+    )
+    .unwrap();
+    let rows = join(&p.insns, &f);
+    assert_eq!(rows.len(), 3);
+    assert_eq!((rows[0].first, rows[1].first, rows[1].orig), (true, false, Some(0)));
+    assert_eq!(rows[2], row(Some(1), true, Some(2), None));
+}

@@ -185,55 +185,25 @@ pub fn compute(state: &State) -> View {
         match &p.fixed {
             Some(f) => {
                 let after = lines(&f.insns, bpf);
-                let covered = |j: usize| f.map.iter().any(|r| r.contains(&j));
-                // Instructions the fixups added outside any original's range (none today, but
-                // nothing may be lost) are shown in order, before the next original.
-                let mut next_after = 0;
-                for (i, t) in &before {
-                    let range = f.map.get(*i).cloned().unwrap_or(0..0);
-                    while next_after < after.len() && after[next_after].0 < range.start {
-                        let a = &after[next_after];
-                        if !covered(a.0) {
-                            rows.push(ProgRow {
-                                before: None,
-                                after: Some(a.clone()),
-                                note: "added".into(),
-                            });
-                        }
-                        next_after += 1;
-                    }
-                    next_after = next_after.max(after.iter().position(|(j, _)| *j >= range.end).unwrap_or(after.len()));
-                    let note = f
-                        .notes
-                        .iter()
-                        .find(|n| n.orig == *i)
-                        .map(|n| format!("{}: {}", n.what, n.detail))
-                        .unwrap_or_default();
-                    let mine: Vec<&(usize, String)> = after.iter().filter(|(j, _)| range.contains(j)).collect();
-                    if mine.is_empty() {
-                        rows.push(ProgRow {
-                            before: Some((*i, t.clone())),
-                            after: None,
-                            note: if note.is_empty() {
-                                "removed".into()
-                            } else {
-                                note.clone()
-                            },
-                        });
-                    }
-                    for (k, a) in mine.iter().enumerate() {
-                        rows.push(ProgRow {
-                            before: (k == 0).then(|| (*i, t.clone())),
-                            after: Some((a.0, a.1.clone())),
-                            note: if k == 0 { note.clone() } else { String::new() },
-                        });
-                    }
+                let text = |v: &[(usize, String)], k: usize| {
+                    v.binary_search_by_key(&k, |(i, _)| *i)
+                        .map(|x| v[x].clone())
+                        .unwrap_or((k, String::new()))
+                };
+                for row in fsession_core::kernel::fixup::join(&p.program.insns, f) {
+                    let note = row.note.and_then(|n| f.notes.get(n));
+                    let note = match (row.orig, row.after, note) {
+                        (None, _, _) => "added".to_string(),
+                        (Some(_), _, Some(n)) if row.first => format!("{}: {}", n.what, n.detail),
+                        (Some(_), None, None) => "removed".into(),
+                        _ => String::new(),
+                    };
+                    rows.push(ProgRow {
+                        before: row.orig.filter(|_| row.first).map(|i| text(&before, i)),
+                        after: row.after.map(|j| text(&after, j)),
+                        note,
+                    });
                 }
-                rows.extend(after[next_after..].iter().filter(|a| !covered(a.0)).map(|a| ProgRow {
-                    before: None,
-                    after: Some(a.clone()),
-                    note: "added".into(),
-                }));
             }
             None => rows.extend(before.into_iter().map(|b| ProgRow {
                 before: Some(b),

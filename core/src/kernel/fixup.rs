@@ -238,3 +238,73 @@ pub fn fixup(prog: &Program, func: &FuncModel, profile: &Profile) -> Result<Fixe
         helper_calls,
     })
 }
+
+/// One row of a program shown before and after its fixups, side by side: each original
+/// instruction with the instructions it became, the ones the fixups removed and those they
+/// added outside any original's range (none today; nothing may be lost).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct JoinRow {
+    /// The original instruction (slot index) this row belongs to; `None` for an added one.
+    pub orig: Option<usize>,
+    /// The first row of its original: where the original is shown.
+    pub first: bool,
+    /// The fixed instruction (slot index) on this row; `None` where the original was removed.
+    pub after: Option<usize>,
+    /// The fixup that rewrote the original, as an index into [`Fixed::notes`].
+    pub note: Option<usize>,
+}
+
+/// Instruction start slots of a program (a 64-bit load is one instruction of two slots); every
+/// slot where the program does not decode.
+fn starts(insns: &[Insn]) -> Vec<usize> {
+    match crate::isa::decode_program_internal(insns) {
+        Ok(v) => v.into_iter().map(|(i, _)| i).collect(),
+        Err(_) => (0..insns.len()).collect(),
+    }
+}
+
+/// Joins a program with its fixed form, row by row (the CLI's `check` and the playground's
+/// fixups table show these rows).
+pub fn join(original: &[Insn], fixed: &Fixed) -> Vec<JoinRow> {
+    let before = starts(original);
+    let after = starts(&fixed.insns);
+    let covered = |j: usize| fixed.map.iter().any(|r| r.contains(&j));
+    let added = |j: usize| JoinRow {
+        orig: None,
+        first: true,
+        after: Some(j),
+        note: None,
+    };
+    let mut rows = Vec::with_capacity(after.len().max(before.len()));
+    let mut next = 0;
+    for &i in &before {
+        let range = fixed.map.get(i).cloned().unwrap_or(0..0);
+        while next < after.len() && after[next] < range.start {
+            if !covered(after[next]) {
+                rows.push(added(after[next]));
+            }
+            next += 1;
+        }
+        next = next.max(after.iter().position(|&j| j >= range.end).unwrap_or(after.len()));
+        let note = fixed.notes.iter().position(|n| n.orig == i);
+        let mine: Vec<usize> = after.iter().copied().filter(|j| range.contains(j)).collect();
+        if mine.is_empty() {
+            rows.push(JoinRow {
+                orig: Some(i),
+                first: true,
+                after: None,
+                note,
+            });
+        }
+        for (k, j) in mine.into_iter().enumerate() {
+            rows.push(JoinRow {
+                orig: Some(i),
+                first: k == 0,
+                after: Some(j),
+                note,
+            });
+        }
+    }
+    rows.extend(after[next..].iter().copied().filter(|&j| !covered(j)).map(added));
+    rows
+}

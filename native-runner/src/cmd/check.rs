@@ -117,34 +117,32 @@ fn print_program(p: &ProgramReport, syntax: Syntax, bytes: bool) {
         p.program.insns.len(),
         fixed.insns.len()
     );
-    for (i, t) in &before {
-        let range = fixed.map.get(*i).cloned().unwrap_or(0..0);
-        let mut right: Vec<&(usize, String)> = after.iter().filter(|(j, _)| range.contains(j)).collect();
-        if right.is_empty() {
-            right = vec![];
-        }
-        let note = fixed.notes.iter().find(|n| n.orig == *i);
-        for (k, (j, rt)) in right.iter().enumerate() {
-            let left = if k == 0 {
-                format!("{i:>4}  {t:<w$}")
-            } else {
-                format!("{:>4}  {:<w$}", "", "")
-            };
-            let link = if note.is_some() {
-                if k == 0 {
-                    "→"
-                } else {
-                    "│"
-                }
-            } else {
-                " "
-            };
-            let comment = match (k, note) {
-                (0, Some(n)) => format!("   ; {}: {}", n.what, n.detail),
-                _ => String::new(),
-            };
-            println!("  {left} {link} {j:>4}  {rt}{comment}");
-        }
+    let text = |v: &[(usize, String)], k: usize| {
+        v.binary_search_by_key(&k, |(i, _)| *i)
+            .map(|x| v[x].1.clone())
+            .unwrap_or_default()
+    };
+    for row in fsession_core::kernel::fixup::join(&p.program.insns, fixed) {
+        let left = match row.orig.filter(|_| row.first) {
+            Some(i) => format!("{i:>4}  {:<w$}", text(&before, i)),
+            None => format!("{:>4}  {:<w$}", "", ""),
+        };
+        let note = row.note.and_then(|n| fixed.notes.get(n));
+        let link = match (note, row.first) {
+            (Some(_), true) => "→",
+            (Some(_), false) => "│",
+            (None, _) => " ",
+        };
+        let right = match row.after {
+            Some(j) => format!("{j:>4}  {}", text(&after, j)),
+            None => format!("{:>4}  (removed)", ""),
+        };
+        let comment = match (note, row.first, row.orig) {
+            (Some(n), true, _) => format!("   ; {}: {}", n.what, n.detail),
+            (_, _, None) => "   ; added".into(),
+            _ => String::new(),
+        };
+        println!("  {left} {link} {right}{comment}");
     }
 }
 

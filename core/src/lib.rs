@@ -15,6 +15,7 @@ pub mod api;
 pub mod asm;
 pub mod conformance;
 pub mod errno;
+pub mod explain;
 pub mod interp;
 pub mod isa;
 pub mod kernel;

@@ -2,7 +2,7 @@
 
 use crate::state::State;
 use fsession_core::asm::{format_instr, Syntax};
-use fsession_core::isa::{decode_program_internal, Insn};
+use fsession_core::isa::{decode_program_internal, Insn, Instr};
 use fsession_core::kernel::link::flags;
 use fsession_core::kernel::profile::{Profile, TrampolineMode};
 use fsession_core::scenario::{Problem, Scenario};
@@ -43,24 +43,25 @@ pub struct ProgView {
     pub rejected: bool,
     /// Rows.
     pub rows: Vec<ProgRow>,
-    /// The instructions as written, by slot, in the kernel's syntax when the rows show another
-    /// syntax (explanations read the kernel's); empty when the rows are in the kernel's.
-    pub kernel_before: Vec<(usize, String)>,
+    /// The instructions as written, by slot (explanations read these, whatever the syntax).
+    pub instrs_before: Vec<(usize, Instr)>,
     /// The same after fixups.
-    pub kernel_after: Vec<(usize, String)>,
+    pub instrs_after: Vec<(usize, Instr)>,
 }
 
 impl ProgView {
-    /// The one-line explanation of instruction `idx` as written (`after`: after fixups), whose
-    /// shown text is `shown`.
-    pub fn explain(&self, after: bool, idx: usize, shown: &str) -> String {
-        let kernel = if after { &self.kernel_after } else { &self.kernel_before };
-        let text = match kernel.binary_search_by_key(&idx, |(i, _)| *i) {
-            Ok(k) => kernel[k].1.as_str(),
-            Err(_) => shown,
-        };
-        crate::explain::bpf(text, idx)
+    /// The one-line explanation of instruction `idx` as written (`after`: after fixups).
+    pub fn explain(&self, after: bool, idx: usize) -> String {
+        let v = if after { &self.instrs_after } else { &self.instrs_before };
+        match v.binary_search_by_key(&idx, |(i, _)| *i) {
+            Ok(k) => fsession_core::explain::bpf(&v[k].1, idx),
+            Err(_) => format!("no instruction starts at slot {idx}"),
+        }
     }
+}
+
+fn instrs(insns: &[Insn]) -> Vec<(usize, Instr)> {
+    decode_program_internal(insns).unwrap_or_default()
 }
 
 /// Everything the page shows.
@@ -211,22 +212,14 @@ pub fn compute(state: &State) -> View {
                 note: String::new(),
             })),
         }
-        let conformance = bpf == Syntax::Conformance;
         programs.push(ProgView {
             name: p.name.clone(),
             attach: p.attach.to_string(),
             verdict,
             rejected,
             rows,
-            kernel_before: if conformance {
-                lines(&p.program.insns, Syntax::Kernel)
-            } else {
-                vec![]
-            },
-            kernel_after: match (&p.fixed, conformance) {
-                (Some(f), true) => lines(&f.insns, Syntax::Kernel),
-                _ => vec![],
-            },
+            instrs_before: instrs(&p.program.insns),
+            instrs_after: p.fixed.as_ref().map(|f| instrs(&f.insns)).unwrap_or_default(),
         });
     }
     for p in &report.problems {

@@ -150,11 +150,11 @@ pub(crate) fn programs(v: &Rc<View>, all: bool, selected: Option<usize>, sel: &U
         Some(&(i, Some(j))) => {
             let (p, r) = (&v.programs[i], &v.programs[i].rows[j]);
             let mut parts = vec![];
-            if let Some((n, t)) = &r.before {
-                parts.push(format!("as written, insn {n}: {}", p.explain(false, *n, t)));
+            if let Some((n, _)) = &r.before {
+                parts.push(format!("as written, insn {n}: {}", p.explain(false, *n)));
             }
-            if let Some((n, t)) = &r.after {
-                parts.push(format!("after fixups, insn {n}: {}", p.explain(true, *n, t)));
+            if let Some((n, _)) = &r.after {
+                parts.push(format!("after fixups, insn {n}: {}", p.explain(true, *n)));
             }
             if !r.note.is_empty() {
                 parts.push(r.note.clone());
@@ -202,9 +202,9 @@ pub(crate) fn programs(v: &Rc<View>, all: bool, selected: Option<usize>, sel: &U
                     html! {
                         <tr key={format!("p{i}.{j}")} class={class(if r.note.is_empty() {""} else {"fixed"})} data-k={k.to_string()} aria-rowindex={rowindex}>
                             <td class="idx">{ r.before.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
-                            <td class="code" title={ r.before.as_ref().map(|b| p.explain(false, b.0, &b.1)).unwrap_or_default() }>{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                            <td class="code" title={ r.before.as_ref().map(|b| p.explain(false, b.0)).unwrap_or_default() }>{ r.before.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
                             <td class="idx">{ r.after.as_ref().map(|b| b.0.to_string()).unwrap_or_default() }</td>
-                            <td class="code" title={ r.after.as_ref().map(|b| p.explain(true, b.0, &b.1)).unwrap_or_default() }>{ r.after.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
+                            <td class="code" title={ r.after.as_ref().map(|b| p.explain(true, b.0)).unwrap_or_default() }>{ r.after.as_ref().map(|b| b.1.clone()).unwrap_or_default() }</td>
                             <td class="note" title={r.note.clone()}>{ r.note.clone() }</td>
                         </tr>
                     }
@@ -289,14 +289,14 @@ pub(crate) fn listing(
                     html! { <tr key={i} class={if selected == Some(i) {"sel"} else if touches {"hit"} else {""}} data-i={i.to_string()} aria-rowindex={(i + 1).to_string()}>
                         <td class="off">{ l.offset }</td>
                         if bytes { <td class="hex">{ l.hex() }</td> }
-                        <td class="code" title={explain::x86(&l.text, att)}>{ l.text.clone() }</td>
+                        <td class="code" title={explain::x86(l, r.spec.addrs.image, att)}>{ l.text.clone() }</td>
                         <td class="role">{ l.role.clone() }{ for jump }</td>
                         <td class="slots">{ if touches { format!("▶ {}", l.slots_text()) } else { l.slots_text() } }</td>
                     </tr> }
                 })
             };
             let explain_line = match (selected.and_then(|i| r.listing.get(i)), slot) {
-                (Some(l), _) => format!("{}: {}", l.offset, explain::x86(&l.text, att)),
+                (Some(l), _) => format!("{}: {}", l.offset, explain::x86(l, r.spec.addrs.image, att)),
                 (None, Some(x)) if touching.is_empty() => format!("no instruction touches {x}"),
                 (None, Some(x)) => format!(
                     "{} touched by {} instruction{} (▶), at offsets {}",

@@ -272,43 +272,34 @@ fn every_gallery_state_survives_a_link() {
     }
 }
 
+/// The playground's explanations are core's, from the typed instructions: a listing line by
+/// its bytes, a program row by its decoded instruction, whatever syntax is shown.
 #[test]
 fn explanations_use_the_actual_operands() {
-    use fsession_web::explain::{bpf, x86};
+    use fsession_web::explain::x86;
+    let v = compute(&State::default());
+    let r = v.report.as_ref().unwrap();
+    let image = r.spec.addrs.image;
+    let save = r.listing.iter().find(|l| l.role == "save rbx").unwrap();
     assert_eq!(
-        x86("mov [rbp-0x38], rbx", false),
-        "mov: store rbx into the memory at [rbp-0x38]"
+        x86(save, image, false),
+        format!(
+            "mov: store rbx into the memory at {}",
+            &save.text[4..save.text.find(',').unwrap()]
+        )
     );
-    assert_eq!(
-        x86("movq %rbx,-0x38(%rbp)", true),
-        "mov: store %rbx into the memory at -0x38(%rbp)"
-    );
-    assert_eq!(
-        x86("mov rax, [rbp-0x18]", false),
-        "mov: load rax from the memory at [rbp-0x18]"
-    );
-    assert_eq!(
-        x86("xor eax, eax", false),
-        "xor: eax = 0 (the short way to zero a register)"
-    );
-    assert_eq!(x86("sub rsp, 0x48", false), "sub: rsp = rsp - 0x48");
-    assert_eq!(x86("leave", false), "leave: rsp = rbp, then pop rbp (drops the frame)");
-    assert!(x86("je 0x6c", false).contains("jump to 0x6c"));
-    assert!(x86("lea rdi, [rbp-0x10]", false).contains("rdi = the address [rbp-0x10]"));
-    assert_eq!(
-        bpf("r0 = *(u64 *)(r1 -8)", 2),
-        "load: r0 = 8 bytes at r1 -8 (zero-extended)"
-    );
-    assert_eq!(bpf("*(u64 *)(r3 +0) = r0", 16), "store: 8 bytes of r0 at r3 +0");
-    assert_eq!(
-        bpf("if w2 >= w0 goto pc+6", 12),
-        "if w2 >= w0 (32-bit compare): continue at insn 19, else at the next"
-    );
-    assert_eq!(bpf("goto pc-3", 10), "goto: continue at insn 8");
-    assert_eq!(bpf("r0 &= 255", 3), "r0 = r0 & 255 (64-bit)");
-    assert_eq!(bpf("r0 >>= 63", 3), "r0 = r0 >> 63 (64-bit)");
-    assert_eq!(bpf("exit", 9), "exit: return r0 to the caller");
-    assert!(bpf("call get_func_arg#183", 9).starts_with("call get_func_arg#183: arguments in r1-r5"));
+    assert!(x86(save, image, true).starts_with("mov: store %rbx into the memory at -0x"));
+    let conformance = compute(&State {
+        conformance: true,
+        ..State::default()
+    });
+    let p = &conformance.programs[0];
+    let (n, _) = p
+        .rows
+        .iter()
+        .find_map(|r| r.after.clone().filter(|(_, t)| t.starts_with("ldxdw")))
+        .unwrap();
+    assert!(p.explain(true, n).starts_with("load: r"), "{}", p.explain(true, n));
 }
 
 #[test]
@@ -321,8 +312,9 @@ fn every_listing_line_of_the_gallery_is_explained() {
                 att,
                 ..State::default()
             });
-            for l in &v.report.unwrap().listing {
-                let e = x86(&l.text, att);
+            let r = v.report.unwrap();
+            for l in &r.listing {
+                let e = x86(l, r.spec.addrs.image, att);
                 assert!(
                     !e.contains("see the Intel SDM"),
                     "{name}: {} has no explanation",

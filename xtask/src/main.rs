@@ -85,7 +85,10 @@ fn build() -> Result<PathBuf, String> {
         // Size over speed for the download (with the name section, before it was removed):
         // 599,595 B gzipped at opt-level 3, 580,558 at "s",
         // 575,672 at "z" (measured 2026-11-26); edit timings in the browser were alike.
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s")
+        // With explanations from iced-x86's InstructionInfoFactory (2026-12-02): 598,395 B at
+        // "s" (609,931 by zlib -9, over the 600 KB budget), 552,279 at "z"; web/e2e/bench.mjs
+        // measured both side by side within each other's range (BENCHMARKS.md).
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")
         .args([
             "build",
             "-p",

@@ -177,6 +177,18 @@ impl X86Format {
             AsmSyntax::Att => self.gas.format(ins, out),
         }
     }
+    /// The text of instruction operand `op` (Intel operand order) as `syntax` shows it.
+    pub fn operand(&mut self, ins: &Instruction, op: u32, syntax: AsmSyntax) -> String {
+        let f: &mut dyn Formatter = match syntax {
+            AsmSyntax::Intel => &mut self.intel,
+            AsmSyntax::Att => &mut self.gas,
+        };
+        let mut s = String::new();
+        if let Ok(Some(fop)) = f.get_formatter_operand(ins, op) {
+            let _ = f.format_operand(ins, &mut s, fop);
+        }
+        s
+    }
     /// One instruction's text.
     pub fn text(&mut self, ins: &Instruction, syntax: AsmSyntax) -> String {
         let mut s = String::with_capacity(40);

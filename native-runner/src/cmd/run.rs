@@ -5,6 +5,7 @@ use super::run_args::{RunArgs, ValidateArgs};
 use super::CmdResult;
 use fsession_core::scenario::Scenario;
 use fsession_runner::native::exec::ExecReport;
+use fsession_runner::native::protocol::{ChildStderr, Fault};
 use fsession_runner::native::{child, exec, wasm};
 use serde::Serialize;
 use std::io::{IsTerminal, Read, Write};
@@ -25,7 +26,7 @@ pub struct Outcome {
     /// Problems (empty when passed).
     pub problems: Vec<String>,
     /// A fault in generated code or the traced function, mapped to the listing.
-    pub fault: Option<String>,
+    pub fault: Option<Fault>,
     /// What happened, when the run completed.
     pub report: Option<ExecReport>,
 }
@@ -45,52 +46,11 @@ pub fn exec_child(path: &Path, profile: Option<&str>, via_wasm: bool) -> CmdResu
     Ok(ExitCode::SUCCESS)
 }
 
-fn map_fault(stderr: &str) -> Option<String> {
-    let f = stderr.lines().find(|l| l.starts_with("FAULT "))?;
-    let parts: Vec<&str> = f.split_whitespace().collect();
-    let sig: i32 = parts.get(1)?.parse().ok()?;
-    let rip = u64::from_str_radix(parts.get(3)?.trim_start_matches("0x"), 16).ok()?;
-    let addr = parts.get(5).unwrap_or(&"0x0");
-    let name = match sig {
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGILL => "SIGILL",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGTRAP => "SIGTRAP",
-        _ => "signal",
-    };
-    let mut place = format!("at {rip:#x}, outside the generated code (in the runner)");
-    for l in stderr.lines().filter(|l| l.starts_with("PIECE ")) {
-        let p: Vec<&str> = l.splitn(4, ' ').collect();
-        let (a, b) = (
-            u64::from_str_radix(p[1].trim_start_matches("0x"), 16).ok()?,
-            u64::from_str_radix(p[2].trim_start_matches("0x"), 16).ok()?,
-        );
-        if rip >= a && rip < b {
-            place = format!("in {} at +{}", p[3], rip - a);
-            if p[3] == "trampoline" {
-                let line = stderr
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("LINE "))
-                    .filter_map(|l| {
-                        l.split_once(' ')
-                            .and_then(|(a, t)| Some((u64::from_str_radix(a.trim_start_matches("0x"), 16).ok()?, t)))
-                    })
-                    .rfind(|(a, _)| *a <= rip);
-                if let Some((_, t)) = line {
-                    place.push_str(&format!(": {t}"));
-                }
-            }
-        }
-    }
-    Some(format!("{name} {place} (fault address {addr})"))
-}
-
 /// Runs one scenario in a child process (`via_wasm`: cross-checked against the wasm build, whose
 /// serialised module the parent prepared).
 pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
     let name = path.display().to_string();
-    let fail = |problems: Vec<String>, fault: Option<String>| Outcome {
+    let fail = |problems: Vec<String>, fault: Option<Fault>| Outcome {
         scenario: name.clone(),
         passed: false,
         problems,
@@ -163,36 +123,36 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
             None,
         );
     };
+    let child_err = match ChildStderr::parse(&stderr) {
+        Ok(c) => c,
+        Err(e) => return fail(vec![e], None),
+    };
     if !status.success() {
-        let fault = map_fault(&stderr);
-        if let Some(f) = &fault {
-            let in_body = f.contains("(body)");
-            if scenario.expect.fault && in_body {
+        if let Some(f) = child_err.mapped_fault() {
+            if scenario.expect.fault && f.in_body() {
                 return Outcome {
                     scenario: name,
                     passed: true,
                     problems: vec![],
-                    fault,
+                    fault: Some(f),
                     report: None,
                 };
             }
-            return fail(vec![format!("fault: {f}")], fault);
+            return fail(vec![format!("fault: {f}")], Some(f));
         }
-        let msg = stderr
-            .lines()
-            .filter(|l| !l.starts_with("PIECE ") && !l.starts_with("LINE "))
-            .collect::<Vec<_>>()
-            .join(" ");
-        return fail(vec![format!("the run failed ({status}): {}", msg.trim())], None);
+        return fail(
+            vec![format!(
+                "the run failed ({status}): {}",
+                child_err.text.join(" ").trim()
+            )],
+            None,
+        );
     }
-    match serde_json::from_str::<serde_json::Value>(stdout.trim()) {
-        Err(e) => fail(vec![format!("unreadable result: {e}")], None),
-        Ok(v) => {
-            let problems: Vec<String> = v["problems"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
-                .unwrap_or_default();
-            let mut problems = problems;
+    // The report is the child's whole answer: one that does not read is a failure.
+    match serde_json::from_str::<ExecReport>(stdout.trim()) {
+        Err(e) => fail(vec![format!("the child's report is unreadable: {e}")], None),
+        Ok(report) => {
+            let mut problems = report.problems.clone();
             if scenario.expect.fault {
                 problems.push("the scenario expects a fault in the traced function, the calls returned".into());
             }
@@ -201,7 +161,7 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
                 passed: problems.is_empty(),
                 problems,
                 fault: None,
-                report: serde_json::from_value::<ExecReport>(v).ok(),
+                report: Some(report),
             }
         }
     }

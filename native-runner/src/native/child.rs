@@ -1,22 +1,28 @@
 //! Isolation: each scenario runs in a child process (`fsession-lab __exec`), so a fault in
 //! generated code ends only that run. The child reports its code layout on stderr before the
-//! first call and, on SIGSEGV/SIGILL/SIGBUS/SIGFPE/SIGTRAP, the faulting instruction address.
+//! first call and, on SIGSEGV/SIGILL/SIGBUS/SIGFPE/SIGTRAP, the faulting instruction address,
+//! as `protocol::ChildMessage` lines.
 
+use super::protocol::ChildMessage;
 use std::io::Write;
 
-fn hex(mut v: u64, out: &mut [u8; 18]) -> &[u8] {
-    out[0] = b'0';
-    out[1] = b'x';
-    for i in (2..18).rev() {
-        let d = (v & 0xf) as u8;
-        out[i] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
-        v >>= 4;
+/// Writes `v` in decimal into `out`; returns the digits.
+fn decimal(mut v: u64, out: &mut [u8; 20]) -> &[u8] {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
     }
-    &out[..]
+    &out[i..]
 }
 
 extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
-    // Only async-signal-safe calls: write(2) and _exit(2).
+    // Only async-signal-safe calls: write(2) and _exit(2). The line is the JSON form of
+    // `ChildMessage::Fault`, written by hand.
     // SAFETY: the kernel passes a valid ucontext_t and siginfo_t to an SA_SIGINFO handler.
     let (rip, addr) = unsafe {
         let uc = uctx as *const libc::ucontext_t;
@@ -25,27 +31,20 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut 
             (*info).si_addr() as u64,
         )
     };
-    let mut line = [0u8; 96];
+    let mut line = [0u8; 128];
     let mut n = 0;
-    for part in [
-        &b"\nFAULT "[..],
-        &[b'0' + (sig / 10) as u8, b'0' + (sig % 10) as u8][..],
-        b" rip ",
-    ] {
-        line[n..n + part.len()].copy_from_slice(part);
-        n += part.len();
-    }
-    let mut h = [0u8; 18];
-    let s = hex(rip, &mut h);
-    line[n..n + 18].copy_from_slice(s);
-    n += 18;
-    line[n..n + 6].copy_from_slice(b" addr ");
-    n += 6;
-    let s = hex(addr, &mut h);
-    line[n..n + 18].copy_from_slice(s);
-    n += 18;
-    line[n] = b'\n';
-    n += 1;
+    let mut put = |part: &[u8], n: &mut usize| {
+        line[*n..*n + part.len()].copy_from_slice(part);
+        *n += part.len();
+    };
+    let mut d = [0u8; 20];
+    put(b"\n{\"msg\":\"fault\",\"signal\":", &mut n);
+    put(decimal(sig as u64, &mut d), &mut n);
+    put(b",\"rip\":", &mut n);
+    put(decimal(rip, &mut d), &mut n);
+    put(b",\"addr\":", &mut n);
+    put(decimal(addr, &mut d), &mut n);
+    put(b"}\n", &mut n);
     // SAFETY: writing our own buffer to stderr and exiting are async-signal-safe.
     unsafe {
         libc::write(2, line.as_ptr() as *const libc::c_void, n);
@@ -67,14 +66,15 @@ pub fn install_fault_handler() {
     }
 }
 
-/// Reports the layout on stderr: `PIECE start end name` and `LINE addr text` lines.
+/// Reports the layout on stderr: one `ChildMessage::Layout` line.
 pub fn report_layout(world: &super::exec::World) {
+    let msg = ChildMessage::Layout {
+        pieces: world.pieces.clone(),
+        listing: world.listing.clone(),
+    };
     let mut e = std::io::stderr().lock();
-    for (name, a, b) in &world.pieces {
-        let _ = writeln!(e, "PIECE {a:#x} {b:#x} {name}");
-    }
-    for (a, t) in &world.listing {
-        let _ = writeln!(e, "LINE {a:#x} {t}");
+    if let Ok(line) = serde_json::to_string(&msg) {
+        let _ = writeln!(e, "{line}");
     }
     let _ = e.flush();
 }

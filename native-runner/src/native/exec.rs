@@ -4,6 +4,7 @@
 
 use super::codegen::{self, Body};
 use super::mem::CodeRegion;
+use super::protocol::{Piece, PieceKind, PlacedLine};
 use super::rt::{self, Frame, Observation, Runtime};
 use fsession_core::api::{self, Answer, Request};
 use fsession_core::isa::{decode_program, Imm64Kind, Instr};
@@ -67,8 +68,8 @@ pub struct ExecReport {
     pub wasm: Option<String>,
 }
 
-/// Pieces of the region, for mapping a fault address: (name, start, end).
-pub type Pieces = Vec<(String, u64, u64)>;
+/// Pieces of the region, for mapping a fault address.
+pub type Pieces = Vec<Piece>;
 
 /// Everything built before the first call.
 pub struct World {
@@ -80,8 +81,8 @@ pub struct World {
     pub encoded: Option<Encoded>,
     /// Pieces of the region.
     pub pieces: Pieces,
-    /// Annotated listing lines: (address, text ; role).
-    pub listing: Vec<(u64, String)>,
+    /// The trampoline's listing, placed at its addresses.
+    pub listing: Vec<PlacedLine>,
     /// The patched entry.
     pub stub: u64,
     /// The argument caller.
@@ -222,20 +223,32 @@ pub fn build_with(
     for (k, (name, target)) in shims.iter().enumerate() {
         let code = codegen::shim(shim_at(k), *target)?;
         region.write(OFF_SHIMS + k * SHIM_SIZE, &code)?;
-        pieces.push((format!("shim for {name}"), shim_at(k), shim_at(k) + code.len() as u64));
+        pieces.push(Piece {
+            kind: PieceKind::Shim {
+                target: name.to_string(),
+            },
+            start: shim_at(k),
+            end: shim_at(k) + code.len() as u64,
+        });
     }
     let caller = base + OFF_CALLER as u64;
     let code = codegen::caller(caller, &report.function)?;
     region.write(OFF_CALLER, &code)?;
-    pieces.push(("argument caller".into(), caller, caller + code.len() as u64));
+    pieces.push(Piece {
+        kind: PieceKind::ArgumentCaller,
+        start: caller,
+        end: caller + code.len() as u64,
+    });
     let body = base + OFF_BODY as u64;
     let code = codegen::body(body, &report.function, body_kind(s))?;
     region.write(OFF_BODY, &code)?;
-    pieces.push((
-        format!("traced function {} (body)", report.function.name),
-        body,
-        body + code.len() as u64,
-    ));
+    pieces.push(Piece {
+        kind: PieceKind::TracedBody {
+            function: report.function.name.clone(),
+        },
+        start: body,
+        end: body + code.len() as u64,
+    });
     let stub = base + OFF_STUB as u64;
     // Maps and programs.
     let maps: Vec<Box<[u8]>> = s
@@ -262,7 +275,11 @@ pub fn build_with(
         let mut code = vec![0x0f, 0x1f, 0x44, 0x00, 0x00, 0xff, 0x25, 0, 0, 0, 0];
         code.extend_from_slice(&body.to_le_bytes());
         region.write(OFF_STUB, &code)?;
-        pieces.push(("patched entry (not traced)".into(), stub, stub + code.len() as u64));
+        pieces.push(Piece {
+            kind: PieceKind::PatchedEntry { traced: false },
+            start: stub,
+            end: stub + code.len() as u64,
+        });
     } else {
         let mut place = Placement {
             image: tramp,
@@ -312,15 +329,25 @@ pub fn build_with(
             bytes = wb;
         }
         region.write(OFF_TRAMP, &bytes)?;
-        pieces.push(("trampoline".into(), tramp, tramp + enc.bytes.len() as u64));
+        pieces.push(Piece {
+            kind: PieceKind::Trampoline,
+            start: tramp,
+            end: tramp + enc.bytes.len() as u64,
+        });
         let code = codegen::stub(stub, tramp, enc.jmp_mode, body)?;
         region.write(OFF_STUB, &code)?;
-        pieces.push(("patched entry".into(), stub, stub + code.len() as u64));
+        pieces.push(Piece {
+            kind: PieceKind::PatchedEntry { traced: true },
+            start: stub,
+            end: stub + code.len() as u64,
+        });
         for l in listing(&enc, tramp, AsmSyntax::Intel)? {
-            listing_lines.push((
-                tramp + l.offset as u64,
-                format!("+{:<4} {:<40} ; {}", l.offset, l.text, l.role),
-            ));
+            listing_lines.push(PlacedLine {
+                addr: tramp + l.offset as u64,
+                offset: l.offset,
+                text: l.text,
+                role: l.role,
+            });
         }
         encoded = Some(enc);
     }

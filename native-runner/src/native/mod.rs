@@ -5,5 +5,6 @@ pub mod child;
 pub mod codegen;
 pub mod exec;
 pub mod mem;
+pub mod protocol;
 pub mod rt;
 pub mod wasm;

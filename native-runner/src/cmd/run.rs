@@ -171,7 +171,7 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
 fn prepare_wasm() -> Result<std::path::PathBuf, String> {
     let out = std::env::temp_dir().join(format!("fsession-core-wasm-{}.cwasm", std::process::id()));
     wasm::compile_to_file(&wasm::default_module_path(), &out)?;
-    // SAFETY (of the environment): set before any child is spawned, single-threaded here.
+    // SAFETY: the environment is set before any child is spawned, while no other thread runs.
     unsafe { std::env::set_var(wasm::SERIALIZED_ENV, &out) };
     Ok(out)
 }

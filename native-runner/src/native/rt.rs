@@ -138,8 +138,9 @@ pub fn prog(name: &str, insns: Vec<Insn>, cookie_user: bool) -> Result<ProgRt, S
 /// `__bpf_prog_enter_recur(prog, run_ctx)`.
 pub(crate) extern "C" fn prog_enter(prog: *const u64, run_ctx: *mut u64) -> u64 {
     with(|rt| {
-        // SAFETY: `prog` is one of `rt.ids`, `run_ctx` the trampoline's 16-byte run_ctx slot.
+        // SAFETY: `prog` is one of `rt.ids`, each a live u64 holding a program index.
         let idx = unsafe { *prog } as usize;
+        // SAFETY: `run_ctx` is the trampoline's 16-byte run_ctx slot; word 1 is saved_run_ctx.
         unsafe { *run_ctx.add(1) = rt.current_run_ctx };
         rt.current_run_ctx = run_ctx as u64;
         let p = &mut rt.progs[idx];
@@ -157,8 +158,9 @@ pub(crate) extern "C" fn prog_enter(prog: *const u64, run_ctx: *mut u64) -> u64 
 /// `__bpf_prog_exit_recur(prog, start, run_ctx)`.
 pub(crate) extern "C" fn prog_exit(prog: *const u64, _start: u64, run_ctx: *mut u64) {
     with(|rt| {
-        // SAFETY: as in prog_enter.
+        // SAFETY: as in prog_enter: `prog` is one of `rt.ids`.
         let idx = unsafe { *prog } as usize;
+        // SAFETY: as in prog_enter: word 1 of the trampoline's run_ctx slot, stored there by it.
         rt.current_run_ctx = unsafe { *run_ctx.add(1) };
         rt.progs[idx].active -= 1;
     })

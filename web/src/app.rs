@@ -473,14 +473,14 @@ fn controls(
 ) -> Html {
     let apply = {
         let (s, error, latest) = (state.clone(), error.clone(), latest.clone());
-        Rc::new(move |f: &dyn Fn(&str) -> Result<String, String>| {
+        Rc::new(move |f: &dyn Fn(&str) -> Result<String, edit::EditError>| {
             let edited = f(&latest.borrow());
             match edited {
                 Ok(t) => {
                     error.set(None);
                     s.dispatch(Action::Scenario(t))
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.to_string())),
             }
         })
     };

@@ -6,6 +6,85 @@ use std::ops::Range;
 
 use fsession_core::kernel::program::AttachType;
 
+/// Why a structured edit was not made.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    /// No program has that index.
+    #[error("there is no program #{index} (the scenario has {count})")]
+    NoProgram {
+        /// The index asked for.
+        index: usize,
+        /// How many programs there are.
+        count: usize,
+    },
+    /// A move past the first or last program.
+    #[error("program #{index} is already {}", if *up { "first" } else { "last" })]
+    AtEdge {
+        /// The program.
+        index: usize,
+        /// The move was up.
+        up: bool,
+    },
+    /// The program's block lacks a line the edit changes.
+    #[error("program #{index} has no {field} line")]
+    NoField {
+        /// The program.
+        index: usize,
+        /// The field.
+        field: &'static str,
+    },
+    /// An attach type the controls do not offer.
+    #[error("unknown attach type '{0}'")]
+    UnknownAttach(String),
+    /// A prototype that cannot be written into the TOML string.
+    #[error("a prototype cannot contain quotes or newlines")]
+    BadPrototype,
+    /// The scenario has no `[function]` table.
+    #[error("the scenario has no [function] table")]
+    NoFunction,
+    /// `[function]` has no `prototype` line.
+    #[error("[function] has no prototype line")]
+    NoPrototypeLine,
+    /// Not a u64.
+    #[error("'{0}' is not an attach cookie: give a number from 0 to 2^64-1 (decimal or 0x hex)")]
+    BadCookie(String),
+    /// Not a syntax name.
+    #[error("unknown syntax '{0}' (kernel or conformance)")]
+    UnknownSyntax(String),
+    /// The program's own `syntax` line names none.
+    #[error("program #{index} has an unknown syntax '{syntax}'")]
+    ProgramSyntax {
+        /// The program.
+        index: usize,
+        /// What its line says.
+        syntax: String,
+    },
+    /// The scenario does not parse, so its text values cannot be found.
+    #[error("fix the scenario first (line {line}: {message})")]
+    Broken {
+        /// The line of the error.
+        line: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// The program does not assemble in its syntax.
+    #[error("program #{index} does not assemble, so it cannot be converted: {error}")]
+    Assemble {
+        /// The program.
+        index: usize,
+        /// The assembler's error.
+        error: fsession_core::asm::AsmError,
+    },
+    /// The program does not disassemble in the other syntax.
+    #[error("program #{index}: {error}")]
+    Disassemble {
+        /// The program.
+        index: usize,
+        /// The decoder's error.
+        error: fsession_core::isa::DecodeError,
+    },
+}
+
 /// Attach types the program controls offer: those that attach to a traced function's
 /// trampoline (core's list).
 pub fn attach_kinds() -> impl Iterator<Item = AttachType> {
@@ -13,11 +92,11 @@ pub fn attach_kinds() -> impl Iterator<Item = AttachType> {
 }
 
 /// A control's attach type, parsed (any name core accepts) and one the controls offer.
-fn offered(kind: &str) -> Result<AttachType, String> {
+fn offered(kind: &str) -> Result<AttachType, EditError> {
     kind.parse::<AttachType>()
         .ok()
         .filter(|a| a.has_trampoline())
-        .ok_or_else(|| format!("unknown attach type '{kind}'"))
+        .ok_or_else(|| EditError::UnknownAttach(kind.to_string()))
 }
 
 /// Byte ranges of the top-level table headers' blocks: (header, range from the header line to
@@ -114,21 +193,21 @@ fn with_newline(s: &str) -> String {
     }
 }
 
-fn nth(text: &str, i: usize) -> Result<(Vec<Range<usize>>, Range<usize>), String> {
+fn nth(text: &str, i: usize) -> Result<(Vec<Range<usize>>, Range<usize>), EditError> {
     let all = program_blocks(text);
-    let r = all
-        .get(i)
-        .cloned()
-        .ok_or_else(|| format!("there is no program #{i} (the scenario has {})", all.len()))?;
+    let r = all.get(i).cloned().ok_or(EditError::NoProgram {
+        index: i,
+        count: all.len(),
+    })?;
     Ok((all, r))
 }
 
 /// Swaps program `i` with its neighbour (`up`: the one before).
-pub fn move_program(text: &str, i: usize, up: bool) -> Result<String, String> {
+pub fn move_program(text: &str, i: usize, up: bool) -> Result<String, EditError> {
     let (all, _) = nth(text, i)?;
     let j = if up { i.checked_sub(1) } else { Some(i + 1) }.filter(|j| *j < all.len());
     let Some(j) = j else {
-        return Err(format!("program #{i} is already {}", if up { "first" } else { "last" }));
+        return Err(EditError::AtEdge { index: i, up });
     };
     let (a, b) = (all[i.min(j)].clone(), all[i.max(j)].clone());
     let mut out = String::with_capacity(text.len() + 2);
@@ -141,33 +220,36 @@ pub fn move_program(text: &str, i: usize, up: bool) -> Result<String, String> {
 }
 
 /// Removes program `i`.
-pub fn remove_program(text: &str, i: usize) -> Result<String, String> {
+pub fn remove_program(text: &str, i: usize) -> Result<String, EditError> {
     let (_, r) = nth(text, i)?;
     Ok(format!("{}{}", &text[..r.start], &text[r.end..]))
 }
 
 /// Sets program `i`'s attach type.
-pub fn set_attach(text: &str, i: usize, kind: &str) -> Result<String, String> {
+pub fn set_attach(text: &str, i: usize, kind: &str) -> Result<String, EditError> {
     let kind = offered(kind)?;
     let (_, r) = nth(text, i)?;
-    replace_field(text, r, "attach", kind.section()).ok_or_else(|| format!("program #{i} has no attach line"))
+    replace_field(text, r, "attach", kind.section()).ok_or(EditError::NoField {
+        index: i,
+        field: "attach",
+    })
 }
 
 /// Sets the traced function's prototype.
-pub fn set_prototype(text: &str, proto: &str) -> Result<String, String> {
+pub fn set_prototype(text: &str, proto: &str) -> Result<String, EditError> {
     if proto.contains('"') || proto.contains('\n') {
-        return Err("a prototype cannot contain quotes or newlines".into());
+        return Err(EditError::BadPrototype);
     }
     let r = blocks(text)
         .into_iter()
         .find(|(h, _)| h == "[function]")
         .map(|(_, r)| r)
-        .ok_or("the scenario has no [function] table")?;
-    replace_field(text, r, "prototype", proto).ok_or_else(|| "[function] has no prototype line".to_string())
+        .ok_or(EditError::NoFunction)?;
+    replace_field(text, r, "prototype", proto).ok_or(EditError::NoPrototypeLine)
 }
 
 /// Appends a program that returns 0, named uniquely.
-pub fn add_program(text: &str, kind: &str) -> Result<String, String> {
+pub fn add_program(text: &str, kind: &str) -> Result<String, EditError> {
     let kind = offered(kind)?;
     let names: Vec<String> = programs(text).into_iter().map(|p| p.0).collect();
     let name = (1..)
@@ -206,7 +288,7 @@ pub fn prototype(text: &str) -> Option<String> {
 /// Sets (`Some`) or removes (`None`) the line `key = value` of program `i`, with `value`
 /// written as given (quote strings yourself). A new line goes after the `attach` line (or the
 /// header); an existing line keeps its trailing comment.
-fn set_program_line(text: &str, i: usize, key: &str, value: Option<&str>) -> Result<String, String> {
+fn set_program_line(text: &str, i: usize, key: &str, value: Option<&str>) -> Result<String, EditError> {
     let (_, r) = nth(text, i)?;
     // The program text's lines are not fields (they may contain `=`).
     let skip = program_text_range(&text[r.clone()]).map(|s| r.start + s.start..r.start + s.end);
@@ -258,7 +340,7 @@ fn set_program_line(text: &str, i: usize, key: &str, value: Option<&str>) -> Res
 
 /// Sets program `i`'s attach cookie (`None` removes it: the cookie is then 0). Accepts decimal
 /// and `0x` hexadecimal, up to u64.
-pub fn set_cookie(text: &str, i: usize, cookie: &str) -> Result<String, String> {
+pub fn set_cookie(text: &str, i: usize, cookie: &str) -> Result<String, EditError> {
     let c = cookie.trim();
     if c.is_empty() {
         return set_program_line(text, i, "cookie", None);
@@ -267,7 +349,7 @@ pub fn set_cookie(text: &str, i: usize, cookie: &str) -> Result<String, String> 
         Some(h) => u64::from_str_radix(h, 16),
         None => c.parse::<u64>(),
     }
-    .map_err(|_| format!("'{c}' is not an attach cookie: give a number from 0 to 2^64-1 (decimal or 0x hex)"))?;
+    .map_err(|_| EditError::BadCookie(c.to_string()))?;
     set_program_line(text, i, "cookie", Some(&v.to_string()))
 }
 
@@ -286,31 +368,32 @@ fn program_text_range(block: &str) -> Option<Range<usize>> {
 /// Rewrites program `i`'s text in the other syntax (`kernel` or `conformance`) and sets its
 /// `syntax` line. The program is assembled and disassembled, so comments and labels are not
 /// kept (jumps become offsets); a program that does not assemble is left alone, with why.
-pub fn convert_syntax(text: &str, i: usize, to: &str) -> Result<String, String> {
+pub fn convert_syntax(text: &str, i: usize, to: &str) -> Result<String, EditError> {
     use fsession_core::asm::{assemble, disassemble, Syntax};
-    let to_syntax: Syntax = to
-        .parse()
-        .map_err(|_| format!("unknown syntax '{to}' (kernel or conformance)"))?;
-    let from = program_lines(text)
-        .get(i)
-        .map(|p| p.syntax.clone())
-        .ok_or_else(|| format!("there is no program #{i}"))?;
+    let to_syntax: Syntax = to.parse().map_err(|_| EditError::UnknownSyntax(to.to_string()))?;
+    let lines = program_lines(text);
+    let from = lines.get(i).map(|p| p.syntax.clone()).ok_or(EditError::NoProgram {
+        index: i,
+        count: lines.len(),
+    })?;
     if from == to {
         return Ok(text.to_string());
     }
-    let from_syntax: Syntax = from
-        .parse()
-        .map_err(|_| format!("program #{i} has an unknown syntax '{from}'"))?;
+    let from_syntax: Syntax = from.parse().map_err(|_| EditError::ProgramSyntax {
+        index: i,
+        syntax: from.clone(),
+    })?;
     // The TOML parser knows where the text's value is, whatever string form it was written in.
-    let scenario = fsession_core::scenario::Scenario::parse(text)
-        .map_err(|e| format!("fix the scenario first (line {}: {})", e.line, e.message))?;
-    let p = scenario
-        .programs
-        .get(i)
-        .ok_or_else(|| format!("there is no program #{i}"))?;
-    let insns = assemble(p.text.get_ref(), from_syntax)
-        .map_err(|e| format!("program #{i} does not assemble, so it cannot be converted: {e}"))?;
-    let body = disassemble(&insns, to_syntax).map_err(|e| format!("program #{i}: {e}"))?;
+    let scenario = fsession_core::scenario::Scenario::parse(text).map_err(|e| EditError::Broken {
+        line: e.line,
+        message: e.message,
+    })?;
+    let p = scenario.programs.get(i).ok_or(EditError::NoProgram {
+        index: i,
+        count: scenario.programs.len(),
+    })?;
+    let insns = assemble(p.text.get_ref(), from_syntax).map_err(|error| EditError::Assemble { index: i, error })?;
+    let body = disassemble(&insns, to_syntax).map_err(|error| EditError::Disassemble { index: i, error })?;
     let span = p.text.span();
     let out = format!("{}\"\"\"\n{body}\"\"\"{}", &text[..span.start], &text[span.end..]);
     let value = (to != "kernel").then(|| format!("\"{to}\""));

@@ -87,7 +87,7 @@ pub fn embed(p: &EmbedProps) -> Html {
 pub fn mount(element: web_sys::Element, fragment: &str, view: &str, playground: &str) {
     let (state, link_error) = match State::from_fragment(fragment) {
         Ok(s) => (s, None),
-        Err(e) => (State::default(), Some(AttrValue::from(e))),
+        Err(e) => (State::default(), Some(AttrValue::from(e.to_string()))),
     };
     element.set_inner_html("");
     let props = EmbedProps {

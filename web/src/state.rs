@@ -117,15 +117,38 @@ pub fn b64_encode(data: &[u8]) -> String {
     out
 }
 
-/// Decodes base64url (with or without padding).
-pub fn b64_decode(s: &str) -> Result<Vec<u8>, String> {
+/// Why a link could not be opened.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// A character outside base64url.
+    #[error("invalid character '{0}' in the link")]
+    BadCharacter(char),
+    /// The decoded state is not UTF-8.
+    #[error("the link is not UTF-8")]
+    NotUtf8,
+    /// The state is not the playground's JSON.
+    #[error("the link's state is damaged: {0}")]
+    Damaged(String),
+    /// The compressed state does not inflate (within 4 MiB).
+    #[error("the link's state is damaged (cannot inflate it: {0})")]
+    Inflate(String),
+    /// A version this playground does not know.
+    #[error("unknown link version '{0}'")]
+    UnknownVersion(String),
+    /// Not `v1.` or `v2.` followed by data.
+    #[error("not a playground link")]
+    NotALink,
+}
+
+/// Decodes base64url (padding optional).
+pub fn b64_decode(s: &str) -> Result<Vec<u8>, LinkError> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
     for c in s.trim_end_matches('=').bytes() {
         let v = B64
             .iter()
             .position(|&x| x == c)
-            .ok_or_else(|| format!("invalid character '{}' in the link", c as char))? as u32;
+            .ok_or(LinkError::BadCharacter(c as char))? as u32;
         acc = (acc << 6) | v;
         bits += 6;
         if bits >= 8 {
@@ -156,14 +179,14 @@ impl State {
     }
 
     /// Reads a fragment (with or without `#`); empty gives the default state.
-    pub fn from_fragment(f: &str) -> Result<State, String> {
+    pub fn from_fragment(f: &str) -> Result<State, LinkError> {
         let f = f.trim_start_matches('#');
         if f.is_empty() {
             return Ok(State::default());
         }
-        let json = |bytes: Vec<u8>| -> Result<State, String> {
-            let text = String::from_utf8(bytes).map_err(|_| "the link is not UTF-8".to_string())?;
-            serde_json::from_str(&text).map_err(|e| format!("the link's state is damaged: {e}"))
+        let json = |bytes: Vec<u8>| -> Result<State, LinkError> {
+            let text = String::from_utf8(bytes).map_err(|_| LinkError::NotUtf8)?;
+            serde_json::from_str(&text).map_err(|e| LinkError::Damaged(e.to_string()))
         };
         match f.split_once('.') {
             Some(("v1", data)) => json(b64_decode(data)?),
@@ -171,11 +194,11 @@ impl State {
                 let packed = b64_decode(data)?;
                 // A link is at most a few hundred KB of text; refuse to inflate past 4 MiB.
                 let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, 4 << 20)
-                    .map_err(|e| format!("the link's state is damaged (cannot inflate it: {:?})", e.status))?;
+                    .map_err(|e| LinkError::Inflate(format!("{:?}", e.status)))?;
                 json(bytes)
             }
-            Some((v, _)) => Err(format!("unknown link version '{v}'")),
-            None => Err("not a playground link".into()),
+            Some((v, _)) => Err(LinkError::UnknownVersion(v.to_string())),
+            None => Err(LinkError::NotALink),
         }
     }
 }

@@ -83,7 +83,7 @@ fn damaged_links_are_errors_not_panics() {
         ("#v1.AAAA", "damaged"),
         ("#v1.__8", "not UTF-8"),
     ] {
-        let e = State::from_fragment(frag).unwrap_err();
+        let e = State::from_fragment(frag).unwrap_err().to_string();
         assert!(e.contains(want), "{frag}: {e}");
     }
 }
@@ -445,13 +445,22 @@ mod structured_edits {
         let last = before.len() - 1;
         let moved = move_program(t, last, true).unwrap();
         assert_eq!(names(&moved)[last - 1], before[last]);
-        assert!(move_program(t, 0, true).unwrap_err().contains("already first"));
-        assert!(move_program(t, last, false).unwrap_err().contains("already last"));
+        assert!(move_program(t, 0, true)
+            .unwrap_err()
+            .to_string()
+            .contains("already first"));
+        assert!(move_program(t, last, false)
+            .unwrap_err()
+            .to_string()
+            .contains("already last"));
 
         let removed = remove_program(t, 2).unwrap();
         assert_eq!(names(&removed).len(), before.len() - 1);
         assert!(!names(&removed).contains(&before[2]));
-        assert!(remove_program(t, 99).unwrap_err().contains("no program #99"));
+        assert!(remove_program(t, 99)
+            .unwrap_err()
+            .to_string()
+            .contains("no program #99"));
 
         let retyped = set_attach(t, 0, "fexit").unwrap();
         assert_eq!(programs(&retyped)[0].1, "fexit");
@@ -535,9 +544,15 @@ mod cookie_and_syntax_edits {
         let seven = set_cookie(t, 1, "7").unwrap();
         assert_eq!(program_lines(&seven)[1].cookie, "7");
         assert_eq!(seven.len(), t.len(), "`cookie = 0` became `cookie = 7`");
-        assert!(set_cookie(t, 1, "-1").unwrap_err().contains("not an attach cookie"));
+        assert!(set_cookie(t, 1, "-1")
+            .unwrap_err()
+            .to_string()
+            .contains("not an attach cookie"));
         assert!(set_cookie(t, 1, "0x1_0000_0000_0000_0000").is_err());
-        assert!(set_cookie(t, 99, "1").unwrap_err().contains("no program #99"));
+        assert!(set_cookie(t, 99, "1")
+            .unwrap_err()
+            .to_string()
+            .contains("no program #99"));
         // The maximum, in decimal.
         let max = set_cookie(t, 0, "18446744073709551615").unwrap();
         assert_eq!(
@@ -600,6 +615,7 @@ mod cookie_and_syntax_edits {
         assert!(converted > 40, "{converted}");
         assert!(convert_syntax(DEFAULT_SCENARIO, 0, "intel")
             .unwrap_err()
+            .to_string()
             .contains("unknown syntax"));
         assert_eq!(convert_syntax(DEFAULT_SCENARIO, 0, "kernel").unwrap(), DEFAULT_SCENARIO);
     }

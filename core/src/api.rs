@@ -4,12 +4,13 @@
 //! over JSON text (what the wasm module exports).
 
 use crate::asm::Syntax;
+use crate::explain;
 use crate::kernel::profile::Profile;
 use crate::scenario::{check, Scenario};
 use crate::show::{render, show};
 use crate::tramp::build::Placement;
 use crate::tramp::layout::FrameLayout;
-use crate::tramp::listing::AsmSyntax;
+use crate::tramp::listing::{AsmSyntax, X86Format};
 use crate::tramp::{encode_bytes, Invocation, TrampolineSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,9 +31,9 @@ pub enum Request {
         /// The encoder's input.
         spec: TrampolineSpec,
     },
-    /// Everything `show` renders for a scenario, as text: the frame, the annotated listing in
-    /// both syntaxes with bytes, the programs before and after fixups in both BPF syntaxes,
-    /// `ctx[-1]` per program and pass, the contract check.
+    /// Everything the views render for a scenario, as text: the frame, the annotated listing in
+    /// both syntaxes with bytes, the programs after fixups in both BPF syntaxes, `ctx[-1]` per
+    /// program and pass, the contract check, every instruction's explanation, the Markdown.
     Render {
         /// The scenario (TOML text).
         scenario: String,
@@ -70,6 +71,12 @@ pub struct RenderAnswer {
     pub att: String,
     /// Each program after fixups, in the kernel's and the conformance suite's syntax.
     pub programs: BTreeMap<String, (String, String)>,
+    /// The explanation of every listing line, in Intel and AT&T syntax.
+    pub explanations: Vec<(String, String)>,
+    /// The explanation of every instruction of every program, before and after fixups.
+    pub program_explanations: BTreeMap<String, Vec<String>>,
+    /// **Copy as Markdown**.
+    pub markdown: String,
 }
 
 /// An answer (errors are answers too).
@@ -128,23 +135,54 @@ fn rendered(scenario: &str, profile: &Profile) -> Answer {
         Err(e) => return error(e),
     };
     let place = Placement::default();
-    let shown = |syntax| show(&s, scenario, profile, &place, syntax).map(|r| render(&r, true));
-    let (intel, att) = match (shown(AsmSyntax::Intel), shown(AsmSyntax::Att)) {
+    let (ri, ra) = match (
+        show(&s, scenario, profile, &place, AsmSyntax::Intel),
+        show(&s, scenario, profile, &place, AsmSyntax::Att),
+    ) {
         (Ok(i), Ok(a)) => (i, a),
         (Err(e), _) | (_, Err(e)) => return error(e),
     };
+    let (intel, att, markdown) = (render(&ri, true), render(&ra, true), crate::show::markdown(&ri));
+    let mut fmt = X86Format::new();
+    let image = ri.spec.addrs.image;
+    let explanations = ri
+        .listing
+        .iter()
+        .map(|l| {
+            (
+                explain::x86_line(l, image, AsmSyntax::Intel, &mut fmt),
+                explain::x86_line(l, image, AsmSyntax::Att, &mut fmt),
+            )
+        })
+        .collect();
     let r = match check(&s, scenario, profile) {
         Ok(r) => r,
         Err(e) => return error(e),
     };
     let mut programs = BTreeMap::new();
+    let mut program_explanations = BTreeMap::new();
+    let explained = |insns: &[crate::isa::Insn]| -> Vec<String> {
+        crate::isa::decode_program_internal(insns)
+            .map(|v| v.iter().map(|(i, x)| explain::bpf(x, *i)).collect())
+            .unwrap_or_default()
+    };
     for p in &r.programs {
+        let mut e = explained(&p.program.insns);
         if let Some(f) = &p.fixed {
             let text = |syntax| crate::asm::disassemble_numbered(&f.insns, syntax).unwrap_or_else(|e| e.to_string());
             programs.insert(p.name.clone(), (text(Syntax::Kernel), text(Syntax::Conformance)));
+            e.extend(explained(&f.insns));
         }
+        program_explanations.insert(p.name.clone(), e);
     }
-    Answer::Render(RenderAnswer { intel, att, programs })
+    Answer::Render(RenderAnswer {
+        intel,
+        att,
+        programs,
+        explanations,
+        program_explanations,
+        markdown,
+    })
 }
 
 /// Answers one request.

@@ -218,3 +218,39 @@ pub fn render(r: &ShowReport, bytes: bool) -> String {
     }
     o
 }
+
+/// Markdown of a trampoline (for issues and reviews): the listing, `ctx[-1]` per program and
+/// pass, and the contract verdict. The playground's **Copy as Markdown**.
+pub fn markdown(r: &ShowReport) -> String {
+    let profile = &r.check.profile.name;
+    let mut s = format!(
+        "fsession-lab: profile `{profile}`, `{}`\n\n```\n",
+        r.check.function.prototype()
+    );
+    for l in &r.listing {
+        s.push_str(&format!(
+            "{:>4}  {:<24} {:<40} ; {}\n",
+            l.offset,
+            l.hex(),
+            l.text,
+            l.role
+        ));
+    }
+    s.push_str("```\n");
+    if let Ok(enc) = &r.encoded {
+        s.push_str("\n| program | pass | ctx[-1] |\n|---|---|---|\n");
+        for i in &enc.invocations {
+            s.push_str(&format!("| {} | {:?} | `{:#x}` |\n", i.prog, i.pass, i.func_meta));
+        }
+    }
+    let problems: Vec<&String> = r.contract.lines.iter().flat_map(|l| &l.problems).collect();
+    if problems.is_empty() {
+        s.push_str(&format!("\nContract ({profile}): holds for every program and pass.\n"));
+    } else {
+        s.push_str(&format!("\nContract ({profile}): **violated**\n\n"));
+        for p in problems {
+            s.push_str(&format!("- {p}\n"));
+        }
+    }
+    s
+}

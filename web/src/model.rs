@@ -245,41 +245,5 @@ pub fn compute(state: &State) -> View {
 /// Markdown of the current trampoline (for issues and reviews): the listing, `ctx[-1]` per
 /// program and pass, and the contract verdict.
 pub fn markdown(v: &View) -> String {
-    let mut s = String::new();
-    if let Some(r) = &v.report {
-        s.push_str(&format!(
-            "fsession-lab: profile `{}`, `{}`\n\n```\n",
-            v.profile,
-            r.check.function.prototype()
-        ));
-        for l in &r.listing {
-            s.push_str(&format!(
-                "{:>4}  {:<24} {:<40} ; {}\n",
-                l.offset,
-                l.hex(),
-                l.text,
-                l.role
-            ));
-        }
-        s.push_str("```\n");
-        if let Ok(enc) = &r.encoded {
-            s.push_str("\n| program | pass | ctx[-1] |\n|---|---|---|\n");
-            for i in &enc.invocations {
-                s.push_str(&format!("| {} | {:?} | `{:#x}` |\n", i.prog, i.pass, i.func_meta));
-            }
-        }
-        let problems: Vec<&String> = r.contract.lines.iter().flat_map(|l| &l.problems).collect();
-        if problems.is_empty() {
-            s.push_str(&format!(
-                "\nContract ({}): holds for every program and pass.\n",
-                v.profile
-            ));
-        } else {
-            s.push_str(&format!("\nContract ({}): **violated**\n\n", v.profile));
-            for p in problems {
-                s.push_str(&format!("- {p}\n"));
-            }
-        }
-    }
-    s
+    v.report.as_ref().map(fsession_core::show::markdown).unwrap_or_default()
 }

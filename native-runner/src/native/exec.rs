@@ -143,7 +143,7 @@ fn first_text_difference(native: &Answer, wasm: &Answer) -> String {
     let (Answer::Render(n), Answer::Render(w)) = (native, wasm) else {
         return String::new();
     };
-    let texts = [(&n.intel, &w.intel), (&n.att, &w.att)];
+    let texts = [(&n.intel, &w.intel), (&n.att, &w.att), (&n.markdown, &w.markdown)];
     let programs = n
         .programs
         .iter()
@@ -153,11 +153,22 @@ fn first_text_difference(native: &Answer, wasm: &Answer) -> String {
             return format!(": native `{}`, wasm `{}`", x.trim(), y.trim());
         }
     }
+    let intel = n.explanations.iter().zip(&w.explanations).map(|(a, b)| (&a.0, &b.0));
+    let att = n.explanations.iter().zip(&w.explanations).map(|(a, b)| (&a.1, &b.1));
+    let progs = n
+        .program_explanations
+        .iter()
+        .filter_map(|(k, a)| w.program_explanations.get(k).map(|b| (a, b)))
+        .flat_map(|(a, b)| a.iter().zip(b));
+    if let Some((x, y)) = intel.chain(att).chain(progs).find(|(x, y)| x != y) {
+        return format!(": native explanation `{x}`, wasm `{y}`");
+    }
     String::new()
 }
 
-/// The fixups, and everything `show` renders as text (listings in both syntaxes, programs in
-/// both BPF syntaxes, ctx[-1], the contract), from the wasm build: equal to the native build's.
+/// The fixups, and everything the views render as text (listings in both syntaxes, programs in
+/// both BPF syntaxes, ctx[-1], the contract, every explanation, the Markdown), from the wasm
+/// build: equal to the native build's.
 /// Returns the number of fixed programs compared.
 fn wasm_fixups(w: &mut super::wasm::WasmCore, text: &str, profile: &Profile) -> Result<usize, String> {
     let fixed = match same_answer(
@@ -177,7 +188,7 @@ fn wasm_fixups(w: &mut super::wasm::WasmCore, text: &str, profile: &Profile) -> 
             scenario: text.into(),
             profile: profile.clone(),
         },
-        "rendered listings and programs",
+        "rendered listings, programs, explanations and Markdown",
     )?;
     Ok(fixed)
 }
@@ -322,7 +333,7 @@ pub fn build_with(
                 _ => return Err("the encode request got another answer".into()),
             };
             wasm_note = Some(format!(
-                "wasm build: fixups of {} programs, every rendered listing and program, the frame layout and all {} trampoline bytes identical; executing the wasm build's bytes",
+                "wasm build: fixups of {} programs, every rendered listing, program, explanation and the Markdown, the frame layout and all {} trampoline bytes identical; executing the wasm build's bytes",
                 fixed_checked.unwrap_or(0),
                 wb.len()
             ));

@@ -289,9 +289,16 @@ proptest! {
     #[test]
     fn no_program_panics(words in prop::collection::vec(any::<u64>(), 1..24), mem in prop::collection::vec(any::<u8>(), 0..64)) {
         let slots: Vec<Insn> = words.iter().map(|w| Insn::from_u64(*w)).collect();
-        if let Ok(p) = prepare(&slots) {
-            let mut m = Machine::conformance(mem.clone());
-            let _ = p.run(&mut m, [MEM_BASE, mem.len() as u64, 0, 0, 0], RunOptions { budget: 10_000, ..Default::default() });
+        match prepare(&slots) {
+            // A load error names an instruction of the program.
+            Err(e) => prop_assert!(e.pc < slots.len(), "{e}"),
+            Ok(p) => {
+                let mut m = Machine::conformance(mem.clone());
+                match p.run(&mut m, [MEM_BASE, mem.len() as u64, 0, 0, 0], RunOptions { budget: 10_000, ..Default::default() }) {
+                    Ok(r) => prop_assert!(r.executed <= 10_000, "executed {} > budget", r.executed),
+                    Err(e) => prop_assert!(e.pc < slots.len(), "{e}"),
+                }
+            }
         }
     }
 
@@ -320,9 +327,15 @@ proptest! {
         }
         text.push_str("exit\n");
         let prog = k(&text);
-        if let Ok(p) = prepare(&prog) {
-            let mut m = Machine::conformance(vec![0; 16]);
-            let _ = p.run(&mut m, [MEM_BASE, 16, 0, 0, 0], RunOptions { budget: 10_000, ..Default::default() });
+        match prepare(&prog) {
+            Err(e) => prop_assert!(e.pc < prog.len(), "{e}"),
+            Ok(p) => {
+                let mut m = Machine::conformance(vec![0; 16]);
+                match p.run(&mut m, [MEM_BASE, 16, 0, 0, 0], RunOptions { budget: 10_000, ..Default::default() }) {
+                    Ok(r) => prop_assert!(r.executed <= 10_000, "executed {} > budget", r.executed),
+                    Err(e) => prop_assert!(e.pc < prog.len(), "{e}"),
+                }
+            }
         }
     }
 }

@@ -168,8 +168,21 @@ proptest! {
 
     #[test]
     fn assemblers_never_panic(text in "\\PC{0,80}") {
-        let _ = assemble(&text, Syntax::Kernel);
-        let _ = assemble(&text, Syntax::Conformance);
+        for syntax in [Syntax::Kernel, Syntax::Conformance] {
+            match assemble(&text, syntax) {
+                // What assembles disassembles and assembles again to the same slots.
+                Ok(insns) => {
+                    if let Ok(back) = disassemble(&insns, syntax) {
+                        prop_assert_eq!(&assemble(&back, syntax).unwrap(), &insns, "{}", back);
+                    }
+                }
+                // An error names a line and column of the text.
+                Err(e) => {
+                    prop_assert!(e.line >= 1 && e.line <= text.lines().count() + 1, "{e}");
+                    prop_assert!(e.column >= 1, "{e}");
+                }
+            }
+        }
     }
 }
 

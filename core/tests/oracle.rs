@@ -203,3 +203,15 @@ fn unmodelled_kinds_are_skipped() {
     let v = check_trampoline(&j.to_string(), &p612()).unwrap();
     assert_eq!(v, Verdict::Skipped(SkipReason::AttachKind { kind: "lsm".into() }));
 }
+
+/// A prototype naming typedefs the parser does not know is read from the capture's BTF
+/// description by size and kind: the same bytes.
+#[test]
+fn typedefs_in_a_prototype_are_read_from_btf() {
+    let mut j: serde_json::Value =
+        serde_json::from_str(&capture("linux-6.12/trampolines/fentry_fexit_3arg.json")).unwrap();
+    let proto = j["prototype"].as_str().unwrap().replace("u64 c", "my_u64_t c");
+    j["prototype"] = proto.into();
+    let v = check_trampoline(&j.to_string(), &p612()).unwrap();
+    assert!(matches!(v, Verdict::Ok(_)), "{v:?}");
+}

@@ -61,12 +61,47 @@ pub struct CapturedParam {
 /// `prototype_detail`: the traced function as BTF describes it.
 #[derive(Clone, Debug, Deserialize)]
 pub struct PrototypeDetail {
+    /// The return type.
+    #[serde(default)]
+    pub ret: Option<CapturedParam>,
     /// Parameters in order.
     #[serde(default)]
     pub params: Vec<CapturedParam>,
 }
 
+/// A type the prototype parser reads, for one BTF type: structs and unions by their name (with
+/// their size declared), everything else by its size and kind alone, which is all the
+/// trampoline depends on (`u64`, `void *`).
+fn canonical(p: &CapturedParam) -> String {
+    match (p.kind.as_str(), p.size) {
+        ("STRUCT" | "UNION", _) => p.ty.clone(),
+        ("PTR", _) => "void *".into(),
+        (_, 0) => "void".into(),
+        (_, 1) => "u8".into(),
+        (_, 2) => "u16".into(),
+        (_, n) if n <= 4 => "u32".into(),
+        _ => "u64".into(),
+    }
+}
+
 impl PrototypeDetail {
+    /// The prototype rewritten in types the model's parser knows (for a prototype whose C text
+    /// names typedefs it does not: `pid_t`, `gfp_t`), named `name`.
+    pub fn canonical_prototype(&self, name: &str) -> String {
+        let ret = self.ret.as_ref().map(canonical).unwrap_or_else(|| "void".into());
+        let args: Vec<String> = self
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{} a{i}", canonical(p)))
+            .collect();
+        let args = if args.is_empty() {
+            "void".to_string()
+        } else {
+            args.join(", ")
+        };
+        format!("{ret} {name}({args})")
+    }
     /// Sizes of the structs and unions passed by value, by the name the prototype uses.
     pub fn structs(&self) -> BTreeMap<String, u32> {
         self.params

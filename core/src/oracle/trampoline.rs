@@ -19,9 +19,19 @@ pub(super) fn function_spec(c: &TrampolineCapture) -> Option<FunctionSpec> {
         (None, Some(sig), Some(sym)) => sig.replacen("(*)", &format!(" {sym}"), 1),
         _ => return None,
     };
+    let structs = c.prototype_detail.as_ref().map(|d| d.structs()).unwrap_or_default();
+    // A C prototype naming typedefs the parser does not know (`pid_t`) is read from its BTF
+    // description instead, by size and kind.
+    let prototype = match (
+        crate::kernel::program::parse_prototype(&prototype, &structs),
+        &c.prototype_detail,
+    ) {
+        (Err(_), Some(d)) => d.canonical_prototype(c.target.as_deref().unwrap_or("traced")),
+        _ => prototype,
+    };
     Some(FunctionSpec {
         prototype,
-        structs: c.prototype_detail.as_ref().map(|d| d.structs()).unwrap_or_default(),
+        structs,
         body: None,
         bias: 0,
         reentry: None,

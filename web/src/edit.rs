@@ -133,12 +133,38 @@ pub fn program_blocks(text: &str) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// The value of `key = "..."` in a block (first match).
-fn field<'a>(block: &'a str, key: &str) -> Option<&'a str> {
+/// The value of `key = ...` in a block (first match): a basic string unescaped, a literal
+/// string as written, anything else up to a comment. A `#` inside a string is not a comment.
+fn field(block: &str, key: &str) -> Option<String> {
     block.lines().find_map(|l| {
         let (k, v) = l.split_once('=')?;
-        (k.trim() == key).then(|| v.split('#').next().unwrap_or("").trim().trim_matches('"'))
+        (k.trim() == key).then(|| value_of(v.trim()))
     })
+}
+
+/// One TOML value as the controls show it (see [`field`]).
+fn value_of(v: &str) -> String {
+    if let Some(rest) = v.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = rest.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => match chars.next() {
+                    Some('n') => out.push('\n'),
+                    Some('t') => out.push('\t'),
+                    Some(e) => out.push(e),
+                    None => break,
+                },
+                c => out.push(c),
+            }
+        }
+        return out;
+    }
+    if let Some(rest) = v.strip_prefix('\'') {
+        return rest.split('\'').next().unwrap_or("").to_string();
+    }
+    v.split('#').next().unwrap_or("").trim().to_string()
 }
 
 /// (name, attach) of each program block.
@@ -148,8 +174,8 @@ pub fn programs(text: &str) -> Vec<(String, String)> {
         .map(|r| {
             let b = &text[r];
             (
-                field(b, "name").unwrap_or("?").to_string(),
-                field(b, "attach").unwrap_or("?").to_string(),
+                field(b, "name").unwrap_or_else(|| "?".into()),
+                field(b, "attach").unwrap_or_else(|| "?".into()),
             )
         })
         .collect()
@@ -174,7 +200,7 @@ pub fn program_lines(text: &str) -> Vec<ProgramLine> {
         .into_iter()
         .map(|r| {
             let b = &text[r];
-            let f = |k: &str| field(b, k).map(str::to_string);
+            let f = |k: &str| field(b, k);
             ProgramLine {
                 name: f("name").unwrap_or_else(|| "?".into()),
                 attach: f("attach").unwrap_or_else(|| "?".into()),
@@ -282,7 +308,7 @@ fn replace_field(text: &str, range: Range<usize>, key: &str, value: &str) -> Opt
 /// The traced function's prototype as written.
 pub fn prototype(text: &str) -> Option<String> {
     let r = blocks(text).into_iter().find(|(h, _)| h == "[function]")?.1;
-    field(&text[r], "prototype").map(str::to_string)
+    field(&text[r], "prototype")
 }
 
 /// Sets (`Some`) or removes (`None`) the line `key = value` of program `i`, with `value`

@@ -419,6 +419,27 @@ mod structured_edits {
         programs(text).into_iter().map(|p| p.0).collect()
     }
 
+    /// A `#` inside a string value is not a comment: the controls read `name = "a#b"` as the
+    /// parser does, and the edits keep it.
+    #[test]
+    fn a_hash_inside_a_string_is_part_of_the_value() {
+        let t = "profile = \"linux-7.0\"\n[function]\nprototype = \"u64 f(u64 a)\"\n[[program]]\nname = \"a#b\"  # the name\nattach = \"fentry\"\ncookie = 7 # seven\ntext = \"r0 = 0\\nexit\"\n";
+        assert_eq!(programs(t), [("a#b".to_string(), "fentry".to_string())]);
+        let line = &program_lines(t)[0];
+        assert_eq!((line.name.as_str(), line.cookie.as_str()), ("a#b", "7"));
+        let parsed = fsession_core::scenario::Scenario::parse(t).unwrap();
+        assert_eq!(parsed.programs[0].name, "a#b");
+        let retyped = set_attach(t, 0, "fexit").unwrap();
+        assert!(
+            retyped.contains("name = \"a#b\"  # the name\nattach = \"fexit\""),
+            "{retyped}"
+        );
+        assert_eq!(
+            fsession_core::scenario::Scenario::parse(&retyped).unwrap().programs[0].name,
+            "a#b"
+        );
+    }
+
     #[test]
     fn blocks_ignore_brackets_inside_program_text() {
         let t = "[function]\nprototype = \"u64 f(u64 a)\"\n[[program]]\nname = \"a\"\nattach = \"fentry\"\ntext = \"\"\"\n[not a header]\nr0 = 0\nexit\n\"\"\"\n[[program]]\nname = \"b\"\nattach = \"fexit\"\ntext = \"r0 = 0\\nexit\"";

@@ -9,6 +9,11 @@ use crate::isa::Insn;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
+/// A capture file's JSON, read into its type.
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, OracleError> {
+    serde_json::from_str(text).map_err(|e| OracleError::Json { message: e.to_string() })
+}
+
 /// A 64-bit value written as `"0x…"` text (addresses, cookies) or as a JSON number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Hex64(pub u64);
@@ -244,7 +249,7 @@ pub struct TrampolineCapture {
 impl TrampolineCapture {
     /// Reads one from JSON text.
     pub fn from_json(text: &str) -> Result<Self, OracleError> {
-        serde_json::from_str(text).map_err(|e| OracleError::Json { message: e.to_string() })
+        from_json(text)
     }
     /// The image's address.
     pub fn image(&self) -> Result<u64, OracleError> {
@@ -317,6 +322,6 @@ pub struct XlatedCapture {
 impl XlatedCapture {
     /// Reads one from JSON text.
     pub fn from_json(text: &str) -> Result<Self, OracleError> {
-        serde_json::from_str(text).map_err(|e| OracleError::Json { message: e.to_string() })
+        from_json(text)
     }
 }

@@ -120,13 +120,18 @@ fn render_rows<T>(rows: &[Row<T>], first: usize, text: &dyn SideText<T>, same: i
     out
 }
 
+/// The image's address and one formatter for all its rows.
 struct X86Text {
     image: u64,
+    fmt: std::cell::RefCell<X86Format>,
 }
 
 impl X86Text {
     fn new(image: u64) -> Self {
-        X86Text { image }
+        X86Text {
+            image,
+            fmt: std::cell::RefCell::new(X86Format::new()),
+        }
     }
 }
 
@@ -135,7 +140,7 @@ impl SideText<X86Insn> for X86Text {
         let ip = self.image + i.offset as u64;
         let mut d = Decoder::with_ip(64, &i.bytes, ip, DecoderOptions::NONE);
         let ins = d.decode();
-        let t = X86Format::new().text(&ins, AsmSyntax::Intel);
+        let t = self.fmt.borrow_mut().text(&ins, AsmSyntax::Intel);
         let hex: String = i.bytes.iter().map(|b| format!("{b:02x}")).collect();
         format!("+{:#05x} {hex:<20} {t}", i.offset)
     }

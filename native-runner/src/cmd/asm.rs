@@ -161,8 +161,24 @@ pub struct ExecArgs {
     check: bool,
 }
 
+/// A malformed `expect:` line.
+#[derive(Debug, thiserror::Error)]
+enum ExpectLineError {
+    /// Not `expect: r0 = N`.
+    #[error("line {line}: expected `expect: r0 = N`")]
+    Form { line: usize },
+    /// N is not a number.
+    #[error("line {line}: '{value}' is not a number: {source}")]
+    Number {
+        line: usize,
+        value: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+}
+
 /// The result a program's text states: a comment line `expect: r0 = N` (`//`, `;` or `#`).
-fn stated_r0(text: &str) -> Result<Option<u64>, String> {
+fn stated_r0(text: &str) -> Result<Option<u64>, ExpectLineError> {
     for (i, line) in text.lines().enumerate() {
         let l = line.trim_start();
         let Some(c) = ["//", ";", "#"].iter().find_map(|m| l.strip_prefix(m)) else {
@@ -176,7 +192,7 @@ fn stated_r0(text: &str) -> Result<Option<u64>, String> {
             .strip_prefix("r0")
             .and_then(|r| r.trim_start().strip_prefix('='))
             .map(str::trim)
-            .ok_or_else(|| format!("line {}: expected `expect: r0 = N`", i + 1))?;
+            .ok_or(ExpectLineError::Form { line: i + 1 })?;
         let parsed = match v.strip_prefix('-') {
             Some(d) => d.parse::<u64>().map(u64::wrapping_neg),
             None => match v.strip_prefix("0x") {
@@ -184,9 +200,11 @@ fn stated_r0(text: &str) -> Result<Option<u64>, String> {
                 None => v.parse::<u64>(),
             },
         };
-        return parsed
-            .map(Some)
-            .map_err(|e| format!("line {}: '{v}' is not a number: {e}", i + 1));
+        return parsed.map(Some).map_err(|source| ExpectLineError::Number {
+            line: i + 1,
+            value: v.to_string(),
+            source,
+        });
     }
     Ok(None)
 }

@@ -41,6 +41,33 @@ fn default_oracle_dir() -> Option<PathBuf> {
     .find(|p| p.is_dir())
 }
 
+/// Why captures could not be found or a kernel's profile not named.
+#[derive(Debug, thiserror::Error)]
+enum OracleCmdError {
+    /// A directory or file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A capture file outside a trampolines/, xlated/ or jit/ directory.
+    #[error("{path}: a capture file sits in a trampolines/, xlated/ or jit/ directory")]
+    NotInCaptureDir { path: PathBuf },
+    /// A path that does not exist.
+    #[error("{path}: no such file or directory")]
+    Missing { path: PathBuf },
+    /// env.json could not be read (it names the kernel).
+    #[error("{path}: {message} (it names the kernel; or pass --profile)")]
+    Env { path: PathBuf, message: String },
+    /// env.json's `uname` has no release.
+    #[error("{path}: no release in uname '{uname}'")]
+    NoRelease { path: PathBuf, uname: String },
+    /// The release names no shipped profile.
+    #[error(transparent)]
+    Profile(#[from] OracleError),
+}
+
 /// One capture file: its kind (from its directory) and the kernel directory it belongs to.
 struct CaptureFile {
     path: PathBuf,
@@ -48,8 +75,11 @@ struct CaptureFile {
     kernel_dir: PathBuf,
 }
 
-fn json_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>, OracleCmdError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| OracleCmdError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut v: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "json"))
@@ -63,14 +93,11 @@ fn kind_of_dir(dir: &Path) -> Option<CaptureKind> {
 }
 
 /// Every capture under `root`: the JSON files of each trampolines/, xlated/ and jit/ directory.
-fn collect(root: &Path, out: &mut Vec<CaptureFile>) -> Result<(), String> {
+fn collect(root: &Path, out: &mut Vec<CaptureFile>) -> Result<(), OracleCmdError> {
     if root.is_file() {
         let dir = root.parent().unwrap_or(Path::new("."));
-        let kind = kind_of_dir(dir).ok_or_else(|| {
-            format!(
-                "{}: a capture file sits in a trampolines/, xlated/ or jit/ directory",
-                root.display()
-            )
+        let kind = kind_of_dir(dir).ok_or_else(|| OracleCmdError::NotInCaptureDir {
+            path: root.to_path_buf(),
         })?;
         out.push(CaptureFile {
             path: root.to_path_buf(),
@@ -80,7 +107,9 @@ fn collect(root: &Path, out: &mut Vec<CaptureFile>) -> Result<(), String> {
         return Ok(());
     }
     if !root.is_dir() {
-        return Err(format!("{}: no such file or directory", root.display()));
+        return Err(OracleCmdError::Missing {
+            path: root.to_path_buf(),
+        });
     }
     if let Some(kind) = kind_of_dir(root) {
         for path in json_files(root)? {
@@ -92,7 +121,10 @@ fn collect(root: &Path, out: &mut Vec<CaptureFile>) -> Result<(), String> {
         }
         return Ok(());
     }
-    let rd = std::fs::read_dir(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let rd = std::fs::read_dir(root).map_err(|source| OracleCmdError::Read {
+        path: root.to_path_buf(),
+        source,
+    })?;
     let mut dirs: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir())
@@ -106,7 +138,7 @@ fn collect(root: &Path, out: &mut Vec<CaptureFile>) -> Result<(), String> {
 
 /// A kernel directory's profile (from env.json's `uname`, unless forced) and context.
 struct Kernel {
-    profile: Result<Profile, String>,
+    profile: Result<Profile, OracleCmdError>,
     context: KernelContext,
 }
 
@@ -115,20 +147,25 @@ struct Env {
     uname: String,
 }
 
+/// The shipped profile named by a capture run's env.json.
+fn kernel_profile(env: &Path) -> Result<Profile, OracleCmdError> {
+    let bad = |message: String| OracleCmdError::Env {
+        path: env.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(env).map_err(|e| bad(e.to_string()))?;
+    let e: Env = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let release = release_from_uname(&e.uname).ok_or_else(|| OracleCmdError::NoRelease {
+        path: env.to_path_buf(),
+        uname: e.uname.clone(),
+    })?;
+    Ok(profile_for_release(release)?)
+}
+
 fn kernel(dir: &Path, forced: Option<&Profile>) -> Kernel {
     let profile = match forced {
         Some(p) => Ok(p.clone()),
-        None => {
-            let env = dir.join("env.json");
-            std::fs::read_to_string(&env)
-                .map_err(|e| format!("{}: {e} (it names the kernel; or pass --profile)", env.display()))
-                .and_then(|t| serde_json::from_str::<Env>(&t).map_err(|e| format!("{}: {e}", env.display())))
-                .and_then(|e| {
-                    let release = release_from_uname(&e.uname)
-                        .ok_or_else(|| format!("{}: no release in uname '{}'", env.display(), e.uname))?;
-                    profile_for_release(release).map_err(|e| e.to_string())
-                })
-        }
+        None => kernel_profile(&dir.join("env.json")),
     };
     let texts: Vec<String> = json_files(&dir.join("trampolines"))
         .unwrap_or_default()
@@ -190,7 +227,7 @@ fn check_one(f: &CaptureFile, k: &Kernel) -> (Option<String>, Outcome) {
                 None,
                 Outcome::Error {
                     status: "error",
-                    error: e.clone(),
+                    error: e.to_string(),
                 },
             )
         }
@@ -222,7 +259,7 @@ pub fn run(args: Args) -> CmdResult {
         .transpose()?;
     let mut files = Vec::new();
     for r in &roots {
-        collect(r, &mut files)?;
+        collect(r, &mut files).map_err(|e| e.to_string())?;
     }
     if files.is_empty() {
         return Err("no captures found (trampolines/, xlated/ or jit/ directories of .json files)".into());

@@ -125,7 +125,7 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
     };
     let child_err = match ChildStderr::parse(&stderr) {
         Ok(c) => c,
-        Err(e) => return fail(vec![e], None),
+        Err(e) => return fail(vec![e.to_string()], None),
     };
     if !status.success() {
         if let Some(f) = child_err.mapped_fault() {

@@ -121,19 +121,46 @@ fn relocate(insns: &[fsession_core::isa::Insn], maps: &[Box<[u8]>]) -> Result<Ve
     Ok(out)
 }
 
+/// Why the wasm cross-check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CrossCheckError {
+    /// The native build could not answer.
+    #[error("{what}: {message}")]
+    Native {
+        /// What was asked.
+        what: &'static str,
+        /// The native answer's error.
+        message: String,
+    },
+    /// The wasm build could not answer.
+    #[error(transparent)]
+    Ask(#[from] super::wasm::AskError),
+    /// The two builds answered differently.
+    #[error("the wasm build's {what} differ from the native build's{detail}")]
+    Differs {
+        /// What was asked.
+        what: &'static str,
+        /// The first differing line, when the answer is text.
+        detail: String,
+    },
+}
+
 /// Asks the wasm build and the native build the same question; their typed answers must be
 /// equal. Returns the native answer.
-fn same_answer(w: &mut super::wasm::WasmCore, req: &Request, what: &str) -> Result<Answer, String> {
+fn same_answer(w: &mut super::wasm::WasmCore, req: &Request, what: &'static str) -> Result<Answer, CrossCheckError> {
     let native = api::answer(req);
     if let Answer::Error { message } = &native {
-        return Err(format!("{what}: {message}"));
+        return Err(CrossCheckError::Native {
+            what,
+            message: message.clone(),
+        });
     }
     let wasm = w.ask(req)?;
     if wasm != native {
-        return Err(format!(
-            "the wasm build's {what} differ from the native build's{}",
-            first_text_difference(&native, &wasm)
-        ));
+        return Err(CrossCheckError::Differs {
+            what,
+            detail: first_text_difference(&native, &wasm),
+        });
     }
     Ok(native)
 }
@@ -170,7 +197,7 @@ fn first_text_difference(native: &Answer, wasm: &Answer) -> String {
 /// both BPF syntaxes, ctx[-1], the contract, every explanation, the Markdown), from the wasm
 /// build: equal to the native build's.
 /// Returns the number of fixed programs compared.
-fn wasm_fixups(w: &mut super::wasm::WasmCore, text: &str, profile: &Profile) -> Result<usize, String> {
+fn wasm_fixups(w: &mut super::wasm::WasmCore, text: &str, profile: &Profile) -> Result<usize, CrossCheckError> {
     let fixed = match same_answer(
         w,
         &Request::Fixups {
@@ -217,7 +244,7 @@ pub fn build_with(
     }
     let mut wasm_note = None;
     let fixed_checked = match wasm.as_deref_mut() {
-        Some(w) => Some(wasm_fixups(w, text, profile)?),
+        Some(w) => Some(wasm_fixups(w, text, profile).map_err(|e| e.to_string())?),
         None => None,
     };
     let mut region = CodeRegion::new(REGION)?;
@@ -328,7 +355,9 @@ pub fn build_with(
                 w,
                 &Request::Encode { spec: spec.clone() },
                 "trampoline bytes, frame and invocations",
-            )? {
+            )
+            .map_err(|e| e.to_string())?
+            {
                 Answer::Encode(a) => a.bytes,
                 _ => return Err("the encode request got another answer".into()),
             };

@@ -182,6 +182,17 @@ impl std::fmt::Display for Fault {
     }
 }
 
+/// A line on the child's stderr that looks like a protocol message and is not one.
+#[derive(Debug, thiserror::Error)]
+#[error("the child's message is malformed ({source}): {line}")]
+pub struct MalformedMessage {
+    /// The line.
+    pub line: String,
+    /// Why it does not parse.
+    #[source]
+    pub source: serde_json::Error,
+}
+
 /// What the parent read from the child's stderr: the protocol messages, and the other lines.
 #[derive(Debug, Default)]
 pub struct ChildStderr {
@@ -196,7 +207,7 @@ pub struct ChildStderr {
 impl ChildStderr {
     /// Reads the child's stderr. A line that starts like a protocol message but does not parse
     /// as one is an error.
-    pub fn parse(stderr: &str) -> Result<ChildStderr, String> {
+    pub fn parse(stderr: &str) -> Result<ChildStderr, MalformedMessage> {
         let mut out = ChildStderr::default();
         for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
             if !line.starts_with("{\"msg\"") {
@@ -206,7 +217,12 @@ impl ChildStderr {
             match serde_json::from_str::<ChildMessage>(line) {
                 Ok(ChildMessage::Layout { pieces, listing }) => out.layout = Some((pieces, listing)),
                 Ok(ChildMessage::Fault { signal, rip, addr }) => out.fault = Some((signal, rip, addr)),
-                Err(e) => return Err(format!("the child's message is malformed ({e}): {line}")),
+                Err(source) => {
+                    return Err(MalformedMessage {
+                        line: line.to_string(),
+                        source,
+                    })
+                }
             }
         }
         Ok(out)

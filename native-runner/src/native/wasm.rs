@@ -32,6 +32,23 @@ pub fn compile_to_file(wasm: &std::path::Path, out: &std::path::Path) -> Result<
     std::fs::write(out, ser).map_err(|e| format!("{}: {e}", out.display()))
 }
 
+/// Why the wasm build could not answer a request.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    /// The request does not serialise.
+    #[error("request: {0}")]
+    Request(#[source] serde_json::Error),
+    /// The module failed (memory or a trap); the wasmtime message.
+    #[error("{message}")]
+    Call {
+        /// What wasmtime said.
+        message: String,
+    },
+    /// The answer is not an `Answer`.
+    #[error("the wasm build's answer is not an answer: {0}")]
+    Answer(#[source] serde_json::Error),
+}
+
 /// An instantiated wasm core.
 pub struct WasmCore {
     store: Store<()>,
@@ -78,10 +95,10 @@ impl WasmCore {
 
     /// Asks the wasm build: the request as JSON in, its answer read back into the typed form. An
     /// answer that is not an [`Answer`] is an error, not a pass.
-    pub fn ask(&mut self, req: &Request) -> Result<Answer, String> {
-        let json = serde_json::to_string(req).map_err(|e| format!("request: {e}"))?;
-        let out = self.call(&json)?;
-        serde_json::from_str(&out).map_err(|e| format!("the wasm build's answer is not an answer: {e}"))
+    pub fn ask(&mut self, req: &Request) -> Result<Answer, AskError> {
+        let json = serde_json::to_string(req).map_err(AskError::Request)?;
+        let out = self.call(&json).map_err(|message| AskError::Call { message })?;
+        serde_json::from_str(&out).map_err(AskError::Answer)
     }
 
     /// Sends a JSON request, returns the JSON answer.

@@ -47,8 +47,8 @@ pub enum Request {
 pub struct FixupsAnswer {
     /// Per program, its fixed instructions (8-byte slots, little-endian).
     pub fixed: BTreeMap<String, Vec<u8>>,
-    /// Per program the verifier refused, its message.
-    pub errors: BTreeMap<String, String>,
+    /// Per program the verifier refused, why.
+    pub errors: BTreeMap<String, crate::kernel::verifier::VerifierError>,
 }
 
 /// An encoded trampoline.
@@ -92,14 +92,30 @@ pub enum Answer {
     /// The request could not be answered.
     Error {
         /// Why.
+        error: ApiError,
+    },
+}
+
+/// Why a request could not be answered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiError {
+    /// The scenario does not parse or check.
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    /// The trampoline spec does not encode.
+    #[error(transparent)]
+    Encode(#[from] crate::tramp::EncodeError),
+    /// The request is not a [`Request`] (the JSON parser's message).
+    #[error("bad request: {message}")]
+    BadRequest {
+        /// What the JSON parser said.
         message: String,
     },
 }
 
-fn error(message: impl ToString) -> Answer {
-    Answer::Error {
-        message: message.to_string(),
-    }
+fn error(e: impl Into<ApiError>) -> Answer {
+    Answer::Error { error: e.into() }
 }
 
 fn fixups(scenario: &str, profile: &Profile) -> Answer {
@@ -121,7 +137,7 @@ fn fixups(scenario: &str, profile: &Profile) -> Answer {
                 a.fixed.insert(p.name.clone(), crate::isa::encode(&f.insns));
             }
             (None, Some(Err(e))) => {
-                a.errors.insert(p.name.clone(), e.to_string());
+                a.errors.insert(p.name.clone(), e.clone());
             }
             _ => {}
         }
@@ -205,7 +221,11 @@ pub fn answer(req: &Request) -> Answer {
 pub fn handle_json(input: &str) -> String {
     let a = match serde_json::from_str::<Request>(input) {
         Ok(r) => answer(&r),
-        Err(e) => error(format!("bad request: {e}")),
+        Err(e) => error(ApiError::BadRequest { message: e.to_string() }),
     };
-    serde_json::to_string(&a).unwrap_or_else(|e| format!("{{\"answer\":\"error\",\"message\":\"{e}\"}}"))
+    serde_json::to_string(&a).unwrap_or_else(|e| {
+        // An answer that does not serialise is answered as a bad request, which does.
+        let message = e.to_string();
+        serde_json::to_string(&error(ApiError::BadRequest { message })).unwrap_or_default()
+    })
 }

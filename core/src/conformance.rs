@@ -48,27 +48,83 @@ enum Section {
     Error,
 }
 
-fn parse_u64(tok: &str) -> Result<u64, String> {
+/// Why a `.data` file does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DataError {
+    /// A number of `-- result` or `-- raw` that is not one.
+    #[error("line {line}: bad number '{token}'")]
+    Number {
+        /// 1-based line.
+        line: usize,
+        /// The token.
+        token: String,
+    },
+    /// A number outside the 64-bit range.
+    #[error("line {line}: number out of 64-bit range: {token}")]
+    Range {
+        /// 1-based line.
+        line: usize,
+        /// The token.
+        token: String,
+    },
+    /// A `-- mem` token that is not a hex byte.
+    #[error("line {line}: bad memory byte '{token}'")]
+    MemoryByte {
+        /// 1-based line.
+        line: usize,
+        /// The token.
+        token: String,
+    },
+}
+
+/// Why hex text does not give bytes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HexError {
+    /// An odd count of digits.
+    #[error("odd number of hex digits ({digits})")]
+    OddDigits {
+        /// How many digits there are.
+        digits: usize,
+    },
+    /// A pair that is not two hex digits.
+    #[error("bad hex byte '{pair}' at byte {offset}")]
+    BadByte {
+        /// The pair, lossily as text.
+        pair: String,
+        /// Its index among the bytes.
+        offset: usize,
+    },
+}
+
+/// A `-- result` or `-- raw` number: decimal (negative allowed, as two's complement) or hex.
+fn parse_u64(tok: &str, line: usize) -> Result<u64, DataError> {
     let t = tok.trim();
+    let number = || DataError::Number {
+        line,
+        token: t.to_string(),
+    };
     if t.contains("0x") || t.contains("0X") {
         let (neg, body) = match t.strip_prefix('-') {
             Some(b) => (true, b),
             None => (false, t),
         };
         let h = body.trim_start_matches("0x").trim_start_matches("0X");
-        let v = u64::from_str_radix(h, 16).map_err(|e| format!("bad hex number '{t}': {e}"))?;
+        let v = u64::from_str_radix(h, 16).map_err(|_| number())?;
         Ok(if neg { v.wrapping_neg() } else { v })
     } else {
-        let v: i128 = t.parse().map_err(|e| format!("bad number '{t}': {e}"))?;
+        let v: i128 = t.parse().map_err(|_| number())?;
         if v < i64::MIN as i128 || v > u64::MAX as i128 {
-            return Err(format!("number out of 64-bit range: {t}"));
+            return Err(DataError::Range {
+                line,
+                token: t.to_string(),
+            });
         }
         Ok(v as u64)
     }
 }
 
 /// Parses the text of a `.data` file.
-pub fn parse_data(text: &str) -> Result<TestCase, String> {
+pub fn parse_data(text: &str) -> Result<TestCase, DataError> {
     let mut tc = TestCase::default();
     let mut section = Section::None;
     let mut asm = String::new();
@@ -109,19 +165,21 @@ pub fn parse_data(text: &str) -> Result<TestCase, String> {
             }
             Section::Result => {
                 if !line.trim().is_empty() {
-                    tc.result = Some(parse_u64(line).map_err(|e| format!("line {}: {e}", n + 1))?);
+                    tc.result = Some(parse_u64(line, n + 1)?);
                 }
             }
             Section::Mem => {
                 for tok in line.split_whitespace() {
-                    let b =
-                        u8::from_str_radix(tok, 16).map_err(|_| format!("line {}: bad memory byte '{tok}'", n + 1))?;
+                    let b = u8::from_str_radix(tok, 16).map_err(|_| DataError::MemoryByte {
+                        line: n + 1,
+                        token: tok.to_string(),
+                    })?;
                     tc.mem.push(b);
                 }
             }
             Section::Raw => {
                 for tok in line.split_whitespace() {
-                    raw.push(parse_u64(tok).map_err(|e| format!("line {}: {e}", n + 1))?);
+                    raw.push(parse_u64(tok, n + 1)?);
                 }
             }
             Section::Error => {
@@ -183,16 +241,22 @@ impl TestCase {
 }
 
 /// Parses the plugin protocol's hex text (pairs of hex digits separated by any whitespace).
-pub fn parse_hex_bytes(text: &str) -> Result<Vec<u8>, String> {
+pub fn parse_hex_bytes(text: &str) -> Result<Vec<u8>, HexError> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if !digits.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".into());
+        return Err(HexError::OddDigits { digits: digits.len() });
     }
     digits
         .chunks(2)
-        .map(|p| {
-            let s = std::str::from_utf8(p).map_err(|_| "non-ASCII input".to_string())?;
-            u8::from_str_radix(s, 16).map_err(|_| format!("bad hex byte '{s}'"))
+        .enumerate()
+        .map(|(offset, p)| {
+            std::str::from_utf8(p)
+                .ok()
+                .and_then(|s| u8::from_str_radix(s, 16).ok())
+                .ok_or_else(|| HexError::BadByte {
+                    pair: String::from_utf8_lossy(p).into_owned(),
+                    offset,
+                })
         })
         .collect()
 }

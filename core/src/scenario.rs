@@ -2,7 +2,7 @@
 //! kernel profile, and the errors the scenario expects. [`check`] runs the kernel's load and
 //! attach path over them: assemble, verify, fix up, attach. Documented in examples/README.md.
 
-use crate::asm::{assemble, Syntax};
+use crate::asm::{assemble_with_lines, Syntax};
 use crate::errno::Errno;
 use crate::kernel::fixup::{fixup, Fixed};
 use crate::kernel::link::{LinkError, LinkInfo, Trampoline, TrampolineLinks};
@@ -40,42 +40,82 @@ pub struct FunctionSpec {
 
 /// An expected value: an integer, a number in a string (`"0xaaaabbbbccccdddd"` for values TOML
 /// integers cannot hold), `"func"` (the traced function's address), `"data:OFF"` (the address of
-/// byte OFF of the first map, to pass pointers) or `"any"`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+/// byte OFF of the first map, to pass pointers) or `"any"`. Parsed when the scenario is read, so
+/// a bad value is an error on its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExpectValue {
-    /// A number.
-    Int(i64),
-    /// A number as text, `func` or `any`.
-    Text(String),
+    /// A number (negative ones as two's complement).
+    Number(u64),
+    /// The traced function's address.
+    Func,
+    /// The address of this byte of the first map.
+    Data(u64),
+    /// Anything.
+    Any,
 }
 
 impl ExpectValue {
     /// The value to compare with, given the traced function's address and the first map's;
     /// `None` for `any`.
-    pub fn resolve(&self, func: u64, data: u64) -> Result<Option<u64>, String> {
+    pub fn resolve(self, func: u64, data: u64) -> Option<u64> {
         match self {
-            ExpectValue::Int(v) => Ok(Some(*v as u64)),
-            ExpectValue::Text(t) if t == "any" => Ok(None),
-            ExpectValue::Text(t) if t == "func" => Ok(Some(func)),
-            ExpectValue::Text(t) if t.starts_with("data:") => {
-                let off: u64 = t[5..].trim().parse().map_err(|e| format!("bad value '{t}': {e}"))?;
-                Ok(Some(data + off))
-            }
-            ExpectValue::Text(t) => {
-                let t = t.trim();
-                let v = if let Some(h) = t.strip_prefix("0x") {
-                    u64::from_str_radix(h, 16).map_err(|e| format!("bad value '{t}': {e}"))?
+            ExpectValue::Number(v) => Some(v),
+            ExpectValue::Func => Some(func),
+            ExpectValue::Data(off) => Some(data.wrapping_add(off)),
+            ExpectValue::Any => None,
+        }
+    }
+
+    /// Reads the text form: `any`, `func`, `data:OFF`, or a number (decimal, `-` decimal, `0x` hex).
+    fn from_text(t: &str) -> Option<ExpectValue> {
+        let t = t.trim();
+        Some(match t {
+            "any" => ExpectValue::Any,
+            "func" => ExpectValue::Func,
+            _ => match t.strip_prefix("data:") {
+                Some(off) => ExpectValue::Data(off.trim().parse().ok()?),
+                None => ExpectValue::Number(if let Some(h) = t.strip_prefix("0x") {
+                    u64::from_str_radix(h, 16).ok()?
                 } else if let Some(d) = t.strip_prefix('-') {
-                    d.parse::<u64>()
-                        .map_err(|e| format!("bad value '{t}': {e}"))?
-                        .wrapping_neg()
+                    d.parse::<u64>().ok()?.wrapping_neg()
                 } else {
-                    t.parse::<u64>().map_err(|e| format!("bad value '{t}': {e}"))?
-                };
-                Ok(Some(v))
+                    t.parse::<u64>().ok()?
+                }),
+            },
+        })
+    }
+}
+
+impl Serialize for ExpectValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ExpectValue::Number(v) => s.serialize_u64(*v),
+            ExpectValue::Func => s.serialize_str("func"),
+            ExpectValue::Data(off) => s.serialize_str(&format!("data:{off}")),
+            ExpectValue::Any => s.serialize_str("any"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpectValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ExpectValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer, a number in a string (decimal or 0x hex), \"func\", \"data:OFF\" or \"any\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ExpectValue, E> {
+                Ok(ExpectValue::Number(v as u64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ExpectValue, E> {
+                Ok(ExpectValue::Number(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExpectValue, E> {
+                ExpectValue::from_text(v).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
             }
         }
+        d.deserialize_any(V)
     }
 }
 
@@ -134,14 +174,42 @@ pub struct ProgramSpec {
     /// Sleepable.
     #[serde(default)]
     pub sleepable: bool,
-    /// Attach cookie.
-    #[serde(default)]
+    /// Attach cookie: a TOML integer, or a string in decimal or `0x` hex for the values above
+    /// `i64::MAX` that a TOML integer cannot hold.
+    #[serde(default, deserialize_with = "attach_cookie")]
     pub cookie: u64,
     /// `kernel` (default) or `conformance`.
     #[serde(default)]
     pub syntax: Option<Syntax>,
     /// The program text.
     pub text: toml::Spanned<String>,
+}
+
+/// Reads an attach cookie: a non-negative integer, or a string holding one in decimal or `0x`
+/// hex (for the values TOML's signed integers cannot hold).
+fn attach_cookie<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    struct Cookie;
+    impl serde::de::Visitor<'_> for Cookie {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an attach cookie from 0 to 2^64-1 (an integer, or a string in decimal or 0x hex)")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u64, E> {
+            let t = v.trim();
+            match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                Some(h) => u64::from_str_radix(h, 16),
+                None => t.parse(),
+            }
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+        }
+    }
+    d.deserialize_any(Cookie)
 }
 
 /// Errors the scenario expects, by program name: errno names (`E2BIG`).
@@ -208,7 +276,7 @@ pub struct Scenario {
 }
 
 /// A problem with the scenario file itself.
-#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
 #[error("line {line}, column {column}: {message}")]
 pub struct ScenarioError {
     /// 1-based line in the file.
@@ -321,7 +389,7 @@ impl Scenario {
 /// A problem found checking a scenario: an unexpected error, or an expected one that did not
 /// happen. `Display` keeps the kernel's wording; where the problem has a place in the file,
 /// [`Problem::span`] gives it.
-#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, serde::Deserialize)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum Problem {
     /// A program's text did not assemble.
@@ -344,6 +412,8 @@ pub enum Problem {
         want: String,
         /// What the verifier said.
         got: VerifierError,
+        /// The scenario file's line of the refused instruction.
+        line: Option<usize>,
     },
     /// The verifier refused a program.
     #[error("program '{program}': {error}")]
@@ -352,6 +422,8 @@ pub enum Problem {
         program: String,
         /// Its verdict.
         error: VerifierError,
+        /// The scenario file's line of the refused instruction.
+        line: Option<usize>,
     },
     /// A fixup could not be applied.
     #[error("program '{program}': fixups: {error}")]
@@ -396,10 +468,10 @@ pub enum Problem {
         error: LinkError,
     },
     /// The listing's decoder disagrees with the encoder.
-    #[error("listing: {message}")]
+    #[error("listing: {error}")]
     Listing {
         /// What differs.
-        message: String,
+        error: crate::tramp::listing::ListingError,
     },
     /// The trampoline could not be encoded.
     #[error("trampoline: {error}")]
@@ -429,6 +501,7 @@ impl Problem {
     pub fn span(&self) -> Option<(usize, usize)> {
         match self {
             Problem::Assembler(e) => Some((e.line, e.column)),
+            Problem::Verifier { line: Some(l), .. } | Problem::VerifierErrno { line: Some(l), .. } => Some((*l, 1)),
             _ => None,
         }
     }
@@ -447,6 +520,8 @@ pub struct ProgramReport {
     pub program: Program,
     /// Assembler error (file line and column), if the text did not assemble.
     pub asm_error: Option<ScenarioError>,
+    /// The scenario file's line of each instruction slot of `program`.
+    pub slot_lines: Vec<usize>,
     /// Verifier verdict.
     pub verified: Option<Result<Verified, VerifierError>>,
     /// The program after fixups (verified programs only).
@@ -555,14 +630,19 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
                 insns: vec![],
             },
             asm_error: None,
+            slot_lines: vec![],
             verified: None,
             fixed: None,
             fixup_error: None,
         };
-        match assemble(p.text.get_ref(), syntax) {
+        let start = content_start(text, p.text.span());
+        let (line0, col0) = line_col(text, start);
+        // A program written on several lines of the file: its line k is file line line0 + k - 1;
+        // one written on one line (escaped newlines) is all on that line.
+        let multi_line = text.get(p.text.span()).is_some_and(|raw| raw.contains('\n'));
+        let file_line = |l: usize| if multi_line { line0 + l - 1 } else { line0 };
+        match assemble_with_lines(p.text.get_ref(), syntax) {
             Err(e) => {
-                let start = content_start(text, p.text.span());
-                let (line0, col0) = line_col(text, start);
                 let err = ScenarioError {
                     line: line0 + e.line - 1,
                     column: if e.line == 1 { col0 + e.column - 1 } else { e.column },
@@ -571,10 +651,12 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
                 problems.push(Problem::Assembler(err.clone()));
                 rep.asm_error = Some(err);
             }
-            Ok(insns) => {
+            Ok((insns, slot_lines)) => {
                 rep.program.insns = insns;
+                rep.slot_lines = slot_lines.into_iter().map(file_line).collect();
                 let v = verify(&rep.program, &func, &profile, &maps);
                 let program = p.name.clone();
+                let line = v.as_ref().err().and_then(|e| rep.slot_lines.get(e.index).copied());
                 match (&v, s.expect.verifier_errors.get(&p.name)) {
                     (Ok(_), Some(want)) => problems.push(Problem::VerifierPassed {
                         program,
@@ -584,10 +666,12 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
                         program,
                         want: want.clone(),
                         got: e.clone(),
+                        line,
                     }),
                     (Err(e), None) => problems.push(Problem::Verifier {
                         program,
                         error: e.clone(),
+                        line,
                     }),
                     _ => {}
                 }

@@ -64,7 +64,7 @@ pub fn show(
         match encode(&spec) {
             Ok(enc) => {
                 let lines = listing(&enc, place.image, syntax).unwrap_or_else(|e| {
-                    problems.push(Problem::Listing { message: e });
+                    problems.push(Problem::Listing { error: e });
                     vec![]
                 });
                 let c = contract::check(&enc, &report.profile.verifier_meta, &report.profile.name);

@@ -206,40 +206,91 @@ fn decoder_rejects_with_the_index() {
     // reserved fields
     assert!(matches!(
         err_of(&[ok, ok, Insn::new(0x07, 0, 1, 0, 5)]),
-        (2, DecodeErrorKind::ReservedField { field: "src", .. })
+        (
+            2,
+            DecodeErrorKind::ReservedField {
+                field: fsession_core::isa::InsnField::Src,
+                ..
+            }
+        )
     ));
     assert!(matches!(
         err_of(&[Insn::new(0x0f, 0, 1, 0, 5)]),
-        (0, DecodeErrorKind::ReservedField { field: "imm", .. })
+        (
+            0,
+            DecodeErrorKind::ReservedField {
+                field: fsession_core::isa::InsnField::Imm,
+                ..
+            }
+        )
     ));
     assert!(matches!(
         err_of(&[Insn::new(0x95, 0, 0, 0, 1)]),
-        (0, DecodeErrorKind::ReservedField { field: "imm", .. })
+        (
+            0,
+            DecodeErrorKind::ReservedField {
+                field: fsession_core::isa::InsnField::Imm,
+                ..
+            }
+        )
     ));
     assert!(matches!(
         err_of(&[Insn::new(0x07, 0, 0, 2, 5)]),
-        (0, DecodeErrorKind::ReservedField { field: "off", .. })
+        (
+            0,
+            DecodeErrorKind::ReservedField {
+                field: fsession_core::isa::InsnField::Off,
+                ..
+            }
+        )
     ));
     assert!(matches!(
         err_of(&[Insn::new(0xbc, 0, 1, 32, 0)]),
-        (0, DecodeErrorKind::ReservedField { field: "off", .. })
+        (
+            0,
+            DecodeErrorKind::ReservedField {
+                field: fsession_core::isa::InsnField::Off,
+                ..
+            }
+        )
     ));
     assert!(matches!(
         err_of(&[Insn::new(0x85, 0, 3, 0, 0)]),
-        (0, DecodeErrorKind::ReservedField { field: "src", .. })
+        (
+            0,
+            DecodeErrorKind::ReservedField {
+                field: fsession_core::isa::InsnField::Src,
+                ..
+            }
+        )
     ));
     assert!(matches!(
         err_of(&[Insn::new(0x05, 0, 0, 1, 1)]),
-        (0, DecodeErrorKind::ReservedField { field: "imm", .. })
+        (
+            0,
+            DecodeErrorKind::ReservedField {
+                field: fsession_core::isa::InsnField::Imm,
+                ..
+            }
+        )
     ));
     assert!(matches!(
         err_of(&[Insn::new(0x06, 0, 0, 1, 1)]),
-        (0, DecodeErrorKind::ReservedField { field: "off", .. })
+        (
+            0,
+            DecodeErrorKind::ReservedField {
+                field: fsession_core::isa::InsnField::Off,
+                ..
+            }
+        )
     ));
     // registers above r10
     assert_eq!(
         err_of(&[Insn::new(0xb7, 11, 0, 0, 0)]).1,
-        DecodeErrorKind::BadRegister { reg: 11, field: "dst" }
+        DecodeErrorKind::BadRegister {
+            reg: 11,
+            field: fsession_core::isa::InsnField::Dst
+        }
     );
     // lddw: truncated, bad second half, unknown pseudo source, imm2 where none is allowed
     assert_eq!(

@@ -166,3 +166,48 @@ fn a_scenario_built_in_code_is_checked_not_trusted() {
         fsession_core::isa::DecodeErrorKind::OutOfRange { len: 0 }
     );
 }
+
+/// A cookie is a TOML integer, or a string for the values above `i64::MAX` (TOML integers are
+/// signed 64-bit); a negative or non-numeric cookie is an error on its line.
+#[test]
+fn attach_cookies_above_i64_max_are_written_as_strings() {
+    let with = |cookie: &str| {
+        format!(
+            "profile = \"linux-7.0\"\n[function]\nprototype = \"u64 f(u64 a)\"\n[[program]]\nname = \"p\"\nattach = \"fentry\"\ncookie = {cookie}\ntext = \"r0 = 0\\nexit\"\n"
+        )
+    };
+    for (cookie, want) in [
+        ("0", 0u64),
+        ("9223372036854775807", i64::MAX as u64),
+        ("\"0xffffffffffffffff\"", u64::MAX),
+        ("\"18446744073709551615\"", u64::MAX),
+        ("\"0x2a\"", 42),
+    ] {
+        let s = Scenario::parse(&with(cookie)).unwrap_or_else(|e| panic!("{cookie}: {e}"));
+        assert_eq!(s.programs[0].cookie, want, "{cookie}");
+    }
+    for bad in ["-1", "\"ten\"", "\"0x1_0000_0000_0000_0000\"", "1.5"] {
+        let e = Scenario::parse(&with(bad)).unwrap_err();
+        assert_eq!(e.line, 7, "{bad}: {e}");
+        assert!(e.message.contains("attach cookie"), "{bad}: {e}");
+    }
+}
+
+/// A verifier refusal points at the scenario file's line of the refused instruction, for a
+/// program written on several lines and for one written on one line.
+#[test]
+fn verifier_errors_name_the_file_line_of_the_instruction() {
+    let multi = "profile = \"linux-7.0\"\n[function]\nprototype = \"u64 f(u64 a)\"\n[[program]]\nname = \"p\"\nattach = \"fentry\"\ntext = \"\"\"\nr0 = 0\nr0 = r5\nexit\n\"\"\"\n";
+    let one = "profile = \"linux-7.0\"\n[function]\nprototype = \"u64 f(u64 a)\"\n[[program]]\nname = \"p\"\nattach = \"fentry\"\ntext = \"r0 = 0\\nr0 = r5\\nexit\"\n";
+    for (text, want_line) in [(multi, 9), (one, 7)] {
+        let s = Scenario::parse(text).unwrap();
+        let r = check(&s, text, &Profile::by_name("linux-7.0").unwrap()).unwrap();
+        let p = r
+            .problems
+            .iter()
+            .find(|p| matches!(p, Problem::Verifier { .. }))
+            .unwrap_or_else(|| panic!("no verifier problem: {:?}", r.problems));
+        assert_eq!(p.span().map(|s| s.0), Some(want_line), "{p}");
+        assert!(p.to_string().contains("R5 !read_ok"), "{p}");
+    }
+}

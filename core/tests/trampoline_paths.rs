@@ -415,7 +415,7 @@ proptest! {
         if ip { flags |= IP_ARG; }
         let s = TrampolineSpec { func, flags, fentry, fexit, fmod_ret: fmod, addrs: spec("int f(int a)", 0, vec![], vec![], vec![]).addrs, meta: prof.trampoline_meta, mitigations: Mitigations::default(), ftrace_with_jmp: true };
         let enc = encode(&s).unwrap();
-        let lines = listing(&enc, IMAGE, AsmSyntax::Intel).map_err(TestCaseError::fail)?;
+        let lines = listing(&enc, IMAGE, AsmSyntax::Intel).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(lines.len(), enc.insns.len());
         // Every stack store names a slot of the layout.
         for i in &enc.insns {

@@ -10,7 +10,9 @@ use crate::views::{
 };
 use crate::virt::Rows;
 use crate::{edit, GALLERY};
+use fsession_core::asm::Syntax;
 use fsession_core::kernel::profile::{Mitigations, TrampolineMode};
+use fsession_core::kernel::program::AttachType;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
@@ -467,7 +469,7 @@ fn controls(
     state: &UseReducerHandle<Shared>,
     latest: &Rc<std::cell::RefCell<String>>,
     error: &UseStateHandle<Option<String>>,
-    progs: Rc<Vec<edit::ProgramLine>>,
+    progs: Rc<Result<Vec<edit::ProgramLine>, edit::EditError>>,
     prototype: &str,
     all: bool,
 ) -> Html {
@@ -491,10 +493,14 @@ fn controls(
             apply(&|t| edit::set_prototype(t, &v))
         })
     };
-    let n = progs.len();
+    let (rows, broken) = match &*progs {
+        Ok(rows) => (rows.as_slice(), None),
+        Err(e) => (&[][..], Some(e.to_string())),
+    };
+    let n = rows.len();
     let add = {
         let apply = apply.clone();
-        Callback::from(move |_| apply(&|t| edit::add_program(t, "fentry")))
+        Callback::from(move |_| apply(&|t| edit::add_program(t, AttachType::Fentry)))
     };
     let row_of = |el: &web_sys::Element| {
         el.closest("tr[data-i]")
@@ -535,7 +541,7 @@ fn controls(
                 None => el.unchecked_ref::<web_sys::HtmlInputElement>().value(),
             };
             match el.get_attribute("data-field").as_deref() {
-                Some("attach") => apply(&|t| edit::set_attach(t, i, &value)),
+                Some("attach") => apply(&|t| edit::set_attach(t, i, edit::offered(&value)?)),
                 Some("cookie") => apply(&|t| edit::set_cookie(t, i, &value)),
                 Some("syntax") => apply(&|t| edit::convert_syntax(t, i, &value)),
                 _ => {}
@@ -545,23 +551,26 @@ fn controls(
     let row = {
         let progs = progs.clone();
         Callback::from(move |i: usize| {
-            let edit::ProgramLine {
+            let Some(edit::ProgramLine {
                 name,
                 attach,
                 cookie,
                 syntax,
-            } = &progs[i];
+            }) = progs.as_ref().as_ref().ok().and_then(|rows| rows.get(i))
+            else {
+                return html! {};
+            };
             html! { <tr key={i} class="prog-control" data-i={i.to_string()}>
                 <td>{ name.clone() }</td>
                 <td><select data-field="attach" aria-label={format!("attach type of {name}")}>
-                    { for edit::attach_kinds().map(|k| html!{ <option value={k.section()} selected={attach == k.section()}>{k.section()}</option> }) }
-                    if !edit::attach_kinds().any(|k| attach == k.section()) { <option value={attach.clone()} selected=true disabled=true>{attach.clone()}</option> }
+                    { for edit::attach_kinds().map(|k| html!{ <option value={k.section()} selected={attach.is(k)}>{k.section()}</option> }) }
+                    if let Some(other) = offered_or_shown(attach) { <option value={other.clone()} selected=true disabled=true>{other}</option> }
                 </select></td>
                 <td><input class="cookie" data-field="cookie" type="text" inputmode="numeric" spellcheck="false" placeholder="0"
                     aria-label={format!("attach cookie of {name}")} title="attach cookie (bpf_get_attach_cookie); Enter applies" value={cookie.clone()}/></td>
                 <td><select data-field="syntax" aria-label={format!("syntax of {name}")} title="converting rewrites the program's text (comments and labels are not kept)">
-                    <option value="kernel" selected={syntax == "kernel"}>{"kernel"}</option>
-                    <option value="conformance" selected={syntax == "conformance"}>{"conformance"}</option>
+                    { for [Syntax::Kernel, Syntax::Conformance].map(|k| html!{ <option value={k.name()} selected={syntax.is(k)}>{k.name()}</option> }) }
+                    if let edit::Written::Other(other) = syntax { <option value={other.clone()} selected=true disabled=true>{other.clone()}</option> }
                 </select></td>
                 <td>
                     <button data-act="up" title={format!("move {name} up")} disabled={i == 0}>{"↑"}</button>
@@ -578,7 +587,18 @@ fn controls(
             <label>{"traced function "}<input id="prototype" type="text" spellcheck="false" value={prototype.to_string()} onchange={on_proto}/></label>
             <Rows id="program-controls" len={n} row={row} head={head} onclick={on_click} onchange={on_change} label="programs" all={all}/>
             <button id="add-program" onclick={add}>{"+ program (fentry)"}</button>
+            if let Some(b) = broken { <p class="hint" id="controls-broken">{ format!("The program controls return when the scenario is TOML again: {b}") }</p> }
             if let Some(e) = &**error { <p class="error" id="edit-error">{ e.clone() }</p> }
         </div>
+    }
+}
+
+/// What the attach control shows besides the offered kinds: an attach type it does not offer,
+/// or text core does not know (disabled, so that nothing the text says is hidden).
+fn offered_or_shown(attach: &edit::Written<AttachType>) -> Option<String> {
+    match attach {
+        edit::Written::Known(k) if k.has_trampoline() => None,
+        edit::Written::Known(k) => Some(k.section().to_string()),
+        edit::Written::Other(t) => Some(t.clone()),
     }
 }

@@ -1,10 +1,16 @@
 //! Structured edits of the scenario text: reorder, remove and add programs, change a program's
-//! attach type, change the traced function's prototype. They work on the text itself, so the
-//! user's comments and layout survive; each returns the new text or says why it cannot.
+//! attach type, attach cookie or syntax, change the traced function's prototype.
+//!
+//! Each edit parses the editor's text with `toml_edit` (the TOML the scenario parser reads, as a
+//! document that keeps every comment, blank line and spelling), changes that document and
+//! renders it again, so what the user wrote and did not touch survives byte for byte. Each
+//! returns the new text or says why it cannot.
 
-use std::ops::Range;
+use std::collections::BTreeMap;
 
-use fsession_core::kernel::program::AttachType;
+use fsession_core::asm::Syntax;
+use fsession_core::kernel::program::{parse_prototype, AttachType, ProtoError};
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 
 /// Why a structured edit was not made.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -25,46 +31,45 @@ pub enum EditError {
         /// The move was up.
         up: bool,
     },
-    /// The program's block lacks a line the edit changes.
-    #[error("program #{index} has no {field} line")]
-    NoField {
-        /// The program.
-        index: usize,
-        /// The field.
-        field: &'static str,
-    },
-    /// An attach type the controls do not offer.
+    /// An attach type core does not know.
     #[error("unknown attach type '{0}'")]
     UnknownAttach(String),
-    /// A prototype that cannot be written into the TOML string.
-    #[error("a prototype cannot contain quotes or newlines")]
-    BadPrototype,
+    /// An attach type that does not attach to a traced function's trampoline.
+    #[error("{0} does not attach to the traced function's trampoline, so the controls do not offer it")]
+    NotOffered(AttachType),
+    /// The prototype does not parse (a prototype the kernel would refuse at attach is written,
+    /// so that the views can show the refusal).
+    #[error("not a prototype: {0}")]
+    Prototype(ProtoError),
     /// The scenario has no `[function]` table.
     #[error("the scenario has no [function] table")]
     NoFunction,
-    /// `[function]` has no `prototype` line.
-    #[error("[function] has no prototype line")]
-    NoPrototypeLine,
     /// Not a u64.
     #[error("'{0}' is not an attach cookie: give a number from 0 to 2^64-1 (decimal or 0x hex)")]
     BadCookie(String),
     /// Not a syntax name.
     #[error("unknown syntax '{0}' (kernel or conformance)")]
     UnknownSyntax(String),
-    /// The program's own `syntax` line names none.
+    /// The program's own `syntax` field names none.
     #[error("program #{index} has an unknown syntax '{syntax}'")]
     ProgramSyntax {
         /// The program.
         index: usize,
-        /// What its line says.
+        /// What its field says.
         syntax: String,
     },
-    /// The scenario does not parse, so its text values cannot be found.
+    /// The program has no `text` string to convert.
+    #[error("program #{index} has no text string")]
+    NoText {
+        /// The program.
+        index: usize,
+    },
+    /// The scenario is not TOML, so it cannot be edited structurally.
     #[error("fix the scenario first (line {line}: {message})")]
     Broken {
-        /// The line of the error.
+        /// The 1-based line of the error.
         line: usize,
-        /// The parser's message.
+        /// The TOML parser's message.
         message: String,
     },
     /// The program does not assemble in its syntax.
@@ -92,336 +97,315 @@ pub fn attach_kinds() -> impl Iterator<Item = AttachType> {
 }
 
 /// A control's attach type, parsed (any name core accepts) and one the controls offer.
-fn offered(kind: &str) -> Result<AttachType, EditError> {
-    kind.parse::<AttachType>()
-        .ok()
-        .filter(|a| a.has_trampoline())
-        .ok_or_else(|| EditError::UnknownAttach(kind.to_string()))
-}
-
-/// Byte ranges of the top-level table headers' blocks: (header, range from the header line to
-/// the next header line or the end). Lines inside `"""` or `'''` strings are not headers.
-fn blocks(text: &str) -> Vec<(String, Range<usize>)> {
-    let mut out: Vec<(String, Range<usize>)> = vec![];
-    let mut pos = 0;
-    let mut in_str: Option<&str> = None;
-    for line in text.split_inclusive('\n') {
-        let t = line.trim();
-        if in_str.is_none() && t.starts_with('[') {
-            if let Some(last) = out.last_mut() {
-                last.1.end = pos;
-            }
-            let header = t.split('#').next().unwrap_or("").trim().to_string();
-            out.push((header, pos..text.len()));
-        }
-        for q in ["\"\"\"", "'''"] {
-            if in_str.is_none_or(|s| s == q) && line.matches(q).count() % 2 == 1 {
-                in_str = if in_str.is_some() { None } else { Some(q) };
-            }
-        }
-        pos += line.len();
+pub fn offered(kind: &str) -> Result<AttachType, EditError> {
+    let kind = kind
+        .parse::<AttachType>()
+        .map_err(|_| EditError::UnknownAttach(kind.to_string()))?;
+    if kind.has_trampoline() {
+        Ok(kind)
+    } else {
+        Err(EditError::NotOffered(kind))
     }
-    out
 }
 
-/// The byte ranges of the `[[program]]` blocks, in order.
-pub fn program_blocks(text: &str) -> Vec<Range<usize>> {
-    blocks(text)
-        .into_iter()
-        .filter(|(h, _)| h == "[[program]]")
-        .map(|(_, r)| r)
-        .collect()
+/// A field of a program as the text has it: a value core knows, or the text of one it does not
+/// (the control then shows it, disabled, so that nothing is hidden).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Written<T> {
+    /// A value core knows.
+    Known(T),
+    /// What the text says instead (empty when the field is missing).
+    Other(String),
 }
 
-/// The value of `key = ...` in a block (first match): a basic string unescaped, a literal
-/// string as written, anything else up to a comment. A `#` inside a string is not a comment.
-fn field(block: &str, key: &str) -> Option<String> {
-    block.lines().find_map(|l| {
-        let (k, v) = l.split_once('=')?;
-        (k.trim() == key).then(|| value_of(v.trim()))
-    })
-}
-
-/// One TOML value as the controls show it (see [`field`]).
-fn value_of(v: &str) -> String {
-    if let Some(rest) = v.strip_prefix('"') {
-        let mut out = String::new();
-        let mut chars = rest.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => break,
-                '\\' => match chars.next() {
-                    Some('n') => out.push('\n'),
-                    Some('t') => out.push('\t'),
-                    Some(e) => out.push(e),
-                    None => break,
-                },
-                c => out.push(c),
-            }
-        }
-        return out;
+impl<T: Copy + PartialEq> Written<T> {
+    /// Whether this is `v`.
+    pub fn is(&self, v: T) -> bool {
+        matches!(self, Written::Known(k) if *k == v)
     }
-    if let Some(rest) = v.strip_prefix('\'') {
-        return rest.split('\'').next().unwrap_or("").to_string();
-    }
-    v.split('#').next().unwrap_or("").trim().to_string()
 }
 
-/// (name, attach) of each program block.
-pub fn programs(text: &str) -> Vec<(String, String)> {
-    program_blocks(text)
-        .into_iter()
-        .map(|r| {
-            let b = &text[r];
-            (
-                field(b, "name").unwrap_or_else(|| "?".into()),
-                field(b, "attach").unwrap_or_else(|| "?".into()),
-            )
-        })
-        .collect()
-}
-
-/// What the program controls show of one program block.
+/// What the program controls show of one program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgramLine {
-    /// `name`.
+    /// `name` ("?" when missing).
     pub name: String,
     /// `attach`.
-    pub attach: String,
+    pub attach: Written<AttachType>,
     /// `cookie` as written ("" when absent).
     pub cookie: String,
-    /// `syntax` ("kernel" when absent).
-    pub syntax: String,
+    /// `syntax` (kernel when absent).
+    pub syntax: Written<Syntax>,
 }
 
-/// The program blocks as the controls show them.
-pub fn program_lines(text: &str) -> Vec<ProgramLine> {
-    program_blocks(text)
-        .into_iter()
-        .map(|r| {
-            let b = &text[r];
-            let f = |k: &str| field(b, k);
-            ProgramLine {
-                name: f("name").unwrap_or_else(|| "?".into()),
-                attach: f("attach").unwrap_or_else(|| "?".into()),
-                cookie: f("cookie").unwrap_or_default(),
-                syntax: f("syntax").unwrap_or_else(|| "kernel".into()),
-            }
-        })
-        .collect()
-}
-
-fn with_newline(s: &str) -> String {
-    if s.ends_with('\n') {
-        s.to_string()
-    } else {
-        format!("{s}\n")
-    }
-}
-
-fn nth(text: &str, i: usize) -> Result<(Vec<Range<usize>>, Range<usize>), EditError> {
-    let all = program_blocks(text);
-    let r = all.get(i).cloned().ok_or(EditError::NoProgram {
-        index: i,
-        count: all.len(),
-    })?;
-    Ok((all, r))
-}
-
-/// Swaps program `i` with its neighbour (`up`: the one before).
-pub fn move_program(text: &str, i: usize, up: bool) -> Result<String, EditError> {
-    let (all, _) = nth(text, i)?;
-    let j = if up { i.checked_sub(1) } else { Some(i + 1) }.filter(|j| *j < all.len());
-    let Some(j) = j else {
-        return Err(EditError::AtEdge { index: i, up });
-    };
-    let (a, b) = (all[i.min(j)].clone(), all[i.max(j)].clone());
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push_str(&text[..a.start]);
-    out.push_str(&with_newline(&text[b.clone()]));
-    out.push_str(&text[a.end..b.start]);
-    out.push_str(&with_newline(&text[a]));
-    out.push_str(&text[b.end..]);
-    Ok(out)
-}
-
-/// Removes program `i`.
-pub fn remove_program(text: &str, i: usize) -> Result<String, EditError> {
-    let (_, r) = nth(text, i)?;
-    Ok(format!("{}{}", &text[..r.start], &text[r.end..]))
-}
-
-/// Sets program `i`'s attach type.
-pub fn set_attach(text: &str, i: usize, kind: &str) -> Result<String, EditError> {
-    let kind = offered(kind)?;
-    let (_, r) = nth(text, i)?;
-    replace_field(text, r, "attach", kind.section()).ok_or(EditError::NoField {
-        index: i,
-        field: "attach",
+/// The editor's text as a TOML document.
+fn document(text: &str) -> Result<DocumentMut, EditError> {
+    text.parse::<DocumentMut>().map_err(|e| EditError::Broken {
+        line: e
+            .span()
+            .map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+        message: e.message().to_string(),
     })
 }
 
-/// Sets the traced function's prototype.
-pub fn set_prototype(text: &str, proto: &str) -> Result<String, EditError> {
-    if proto.contains('"') || proto.contains('\n') {
-        return Err(EditError::BadPrototype);
-    }
-    let r = blocks(text)
+/// The `[[program]]` tables (none when the scenario has no program).
+fn program_tables(doc: &DocumentMut) -> impl Iterator<Item = &Table> {
+    doc.get("program")
+        .and_then(Item::as_array_of_tables)
         .into_iter()
-        .find(|(h, _)| h == "[function]")
-        .map(|(_, r)| r)
-        .ok_or(EditError::NoFunction)?;
-    replace_field(text, r, "prototype", proto).ok_or(EditError::NoPrototypeLine)
+        .flat_map(ArrayOfTables::iter)
 }
 
-/// Appends a program that returns 0, named uniquely.
-pub fn add_program(text: &str, kind: &str) -> Result<String, EditError> {
-    let kind = offered(kind)?;
-    let names: Vec<String> = programs(text).into_iter().map(|p| p.0).collect();
-    let name = (1..)
-        .map(|n| format!("prog{n}"))
-        .find(|n| !names.contains(n))
-        .expect("a free name");
-    Ok(format!(
-        "{}\n[[program]]\nname = \"{name}\"\nattach = \"{kind}\"\ntext = \"\"\"\nr0 = 0\nexit\n\"\"\"\n",
-        with_newline(text.trim_end_matches('\n'))
-    ))
-}
-
-/// Replaces the value of the first `key = "..."` line inside `range`, keeping the rest of the
-/// line (a trailing comment) as it is.
-fn replace_field(text: &str, range: Range<usize>, key: &str, value: &str) -> Option<String> {
-    let mut pos = range.start;
-    for line in text[range.clone()].split_inclusive('\n') {
-        if let Some((k, v)) = line.split_once('=') {
-            if k.trim() == key {
-                let q1 = pos + k.len() + 1 + v.find('"')?;
-                let q2 = q1 + 1 + text[q1 + 1..].find('"')?;
-                return Some(format!("{}\"{value}\"{}", &text[..q1], &text[q2 + 1..]));
-            }
-        }
-        pos += line.len();
+/// The `[[program]]` array, checked to hold program `i`.
+fn programs_with(doc: &mut DocumentMut, i: usize) -> Result<&mut ArrayOfTables, EditError> {
+    let count = program_tables(doc).count();
+    match doc.get_mut("program").and_then(Item::as_array_of_tables_mut) {
+        Some(aot) if i < count => Ok(aot),
+        _ => Err(EditError::NoProgram { index: i, count }),
     }
-    None
+}
+
+/// Program `i`'s table.
+fn program_mut(doc: &mut DocumentMut, i: usize) -> Result<&mut Table, EditError> {
+    let count = program_tables(doc).count();
+    programs_with(doc, i)?
+        .get_mut(i)
+        .ok_or(EditError::NoProgram { index: i, count })
+}
+
+/// A string field's value.
+fn str_field<'a>(t: &'a Table, key: &str) -> Option<&'a str> {
+    t.get(key).and_then(Item::as_str)
+}
+
+/// A field as its control shows it: a string's contents, anything else as written.
+fn shown(item: &Item) -> String {
+    match item.as_value() {
+        Some(Value::String(s)) => s.value().clone(),
+        Some(Value::Integer(v)) => v.display_repr().into_owned(),
+        Some(Value::Float(v)) => v.display_repr().into_owned(),
+        Some(Value::Boolean(v)) => v.display_repr().into_owned(),
+        Some(Value::Datetime(v)) => v.display_repr().into_owned(),
+        Some(v @ (Value::Array(_) | Value::InlineTable(_))) => v.to_string().trim().to_string(),
+        None => item.to_string().trim().to_string(),
+    }
+}
+
+/// A field that names an enum core parses.
+fn written<T: std::str::FromStr>(t: &Table, key: &str, absent: Option<T>) -> Written<T> {
+    match (t.get(key), absent) {
+        (None, Some(d)) => Written::Known(d),
+        (None, None) => Written::Other(String::new()),
+        (Some(item), _) => match item.as_str().and_then(|s| s.parse().ok()) {
+            Some(v) => Written::Known(v),
+            None => Written::Other(shown(item)),
+        },
+    }
+}
+
+/// The programs as the controls show them.
+pub fn program_lines(text: &str) -> Result<Vec<ProgramLine>, EditError> {
+    let doc = document(text)?;
+    Ok(program_tables(&doc)
+        .map(|t| ProgramLine {
+            name: str_field(t, "name").unwrap_or("?").to_string(),
+            attach: written(t, "attach", None),
+            cookie: t.get("cookie").map(shown).unwrap_or_default(),
+            syntax: written(t, "syntax", Some(Syntax::Kernel)),
+        })
+        .collect())
 }
 
 /// The traced function's prototype as written.
 pub fn prototype(text: &str) -> Option<String> {
-    let r = blocks(text).into_iter().find(|(h, _)| h == "[function]")?.1;
-    field(&text[r], "prototype")
+    let doc = document(text).ok()?;
+    str_field(doc.get("function")?.as_table()?, "prototype").map(str::to_string)
 }
 
-/// Sets (`Some`) or removes (`None`) the line `key = value` of program `i`, with `value`
-/// written as given (quote strings yourself). A new line goes after the `attach` line (or the
-/// header); an existing line keeps its trailing comment.
-fn set_program_line(text: &str, i: usize, key: &str, value: Option<&str>) -> Result<String, EditError> {
-    let (_, r) = nth(text, i)?;
-    // The program text's lines are not fields (they may contain `=`).
-    let skip = program_text_range(&text[r.clone()]).map(|s| r.start + s.start..r.start + s.end);
-    let mut pos = r.start;
-    let mut after_attach = None;
-    for line in text[r.clone()].split_inclusive('\n') {
-        let next = pos + line.len();
-        if skip.as_ref().is_some_and(|s| pos >= s.start && pos < s.end) {
-            pos = next;
-            continue;
-        }
-        if let Some((k, v)) = line.split_once('=') {
-            if k.trim() == key {
-                return Ok(match value {
-                    None => format!("{}{}", &text[..pos], &text[next..]),
-                    Some(value) => {
-                        let comment = v
-                            .find('#')
-                            .map(|c| format!("  {}", v[c..].trim_end()))
-                            .unwrap_or_default();
-                        let nl = if line.ends_with('\n') { "\n" } else { "" };
-                        format!(
-                            "{}{} = {value}{comment}{nl}{}",
-                            &text[..pos],
-                            k.trim_end(),
-                            &text[next..]
-                        )
-                    }
-                });
-            }
-            if k.trim() == "attach" {
-                after_attach = Some(next);
-            }
-        }
-        pos = next;
+/// Sets `key` to `value` in `table`. An existing value keeps its surrounding spaces and
+/// trailing comment; a new key goes after the `attach` field (or last).
+fn set_field(table: &mut Table, key: &str, value: impl Into<Value>) {
+    let mut value = value.into();
+    if let Some(old) = table.get_mut(key).and_then(Item::as_value_mut) {
+        *value.decor_mut() = old.decor().clone();
+        *old = value;
+        return;
     }
-    let Some(value) = value else {
-        return Ok(text.to_string());
-    };
-    let at =
-        after_attach.unwrap_or_else(|| r.start + text[r.clone()].find('\n').map_or(text[r.clone()].len(), |n| n + 1));
-    let nl = if at > 0 && !text[..at].ends_with('\n') {
-        "\n"
-    } else {
-        ""
-    };
-    Ok(format!("{}{nl}{key} = {value}\n{}", &text[..at], &text[at..]))
+    let order: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
+    let new_rank = order
+        .iter()
+        .position(|k| k == "attach")
+        .map_or(2 * order.len(), |p| 2 * p + 1);
+    table.insert(key, Item::Value(value));
+    let rank = |k: &str| order.iter().position(|o| o == k).map_or(new_rank, |p| 2 * p);
+    table.sort_values_by(|k1, _, k2, _| rank(k1.get()).cmp(&rank(k2.get())));
 }
 
-/// Sets program `i`'s attach cookie (`None` removes it: the cookie is then 0). Accepts decimal
-/// and `0x` hexadecimal, up to u64.
+/// Parses `text`, applies `f` to its document and renders the result.
+fn edit(text: &str, f: impl FnOnce(&mut DocumentMut) -> Result<(), EditError>) -> Result<String, EditError> {
+    let mut doc = document(text)?;
+    f(&mut doc)?;
+    Ok(doc.to_string())
+}
+
+/// Swaps program `i` with its neighbour (`up`: the one before). Each program takes its
+/// comments and blank lines with it.
+pub fn move_program(text: &str, i: usize, up: bool) -> Result<String, EditError> {
+    edit(text, |doc| {
+        let aot = programs_with(doc, i)?;
+        let j = if up { i.checked_sub(1) } else { Some(i + 1) }.filter(|j| *j < aot.len());
+        let Some(j) = j else {
+            return Err(EditError::AtEdge { index: i, up });
+        };
+        let (Some(mut a), Some(mut b)) = (aot.get(i).cloned(), aot.get(j).cloned()) else {
+            return Err(EditError::NoProgram {
+                index: j,
+                count: aot.len(),
+            });
+        };
+        // The document renders tables in the order of their positions.
+        let (pa, pb) = (a.position(), b.position());
+        a.set_position(pb);
+        b.set_position(pa);
+        aot.replace(i, b);
+        aot.replace(j, a);
+        Ok(())
+    })
+}
+
+/// Removes program `i`.
+pub fn remove_program(text: &str, i: usize) -> Result<String, EditError> {
+    edit(text, |doc| {
+        programs_with(doc, i)?.remove(i);
+        Ok(())
+    })
+}
+
+/// Sets program `i`'s attach type.
+pub fn set_attach(text: &str, i: usize, kind: AttachType) -> Result<String, EditError> {
+    if !kind.has_trampoline() {
+        return Err(EditError::NotOffered(kind));
+    }
+    edit(text, |doc| {
+        set_field(program_mut(doc, i)?, "attach", kind.section());
+        Ok(())
+    })
+}
+
+/// The struct sizes `[function] structs` declares (those that are integers).
+fn struct_sizes(function: &Table) -> BTreeMap<String, u32> {
+    let Some(structs) = function.get("structs").and_then(Item::as_table_like) else {
+        return BTreeMap::new();
+    };
+    structs
+        .iter()
+        .filter_map(|(k, v)| Some((k.to_string(), u32::try_from(v.as_integer()?).ok()?)))
+        .collect()
+}
+
+/// Sets the traced function's prototype. One that does not parse is refused with the
+/// parser's reason; one the kernel would refuse at attach (a struct too large, too many
+/// arguments) is written, for the views to show the refusal.
+pub fn set_prototype(text: &str, proto: &str) -> Result<String, EditError> {
+    edit(text, |doc| {
+        let function = doc
+            .get_mut("function")
+            .and_then(Item::as_table_mut)
+            .ok_or(EditError::NoFunction)?;
+        if let Err(e) = parse_prototype(proto, &struct_sizes(function)) {
+            if e.errno.is_none() {
+                return Err(EditError::Prototype(e));
+            }
+        }
+        set_field(function, "prototype", proto);
+        Ok(())
+    })
+}
+
+/// Appends a program of `kind` that returns 0, named uniquely.
+pub fn add_program(text: &str, kind: AttachType) -> Result<String, EditError> {
+    if !kind.has_trampoline() {
+        return Err(EditError::NotOffered(kind));
+    }
+    edit(text, |doc| {
+        let names: Vec<String> = program_tables(doc)
+            .filter_map(|t| str_field(t, "name").map(str::to_string))
+            .collect();
+        let name = (1..)
+            .map(|n| format!("prog{n}"))
+            .find(|n| !names.contains(n))
+            .unwrap_or_default();
+        let mut table = Table::new();
+        table.insert("name", toml_edit::value(name));
+        table.insert("attach", toml_edit::value(kind.section()));
+        table.insert("text", toml_edit::value("r0 = 0\nexit\n"));
+        match doc.get_mut("program") {
+            Some(Item::ArrayOfTables(aot)) => aot.push(table),
+            _ => {
+                let mut aot = ArrayOfTables::new();
+                aot.push(table);
+                doc.insert("program", Item::ArrayOfTables(aot));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Sets program `i`'s attach cookie ("" removes the field: the cookie is then 0). Accepts
+/// decimal and `0x` hexadecimal, up to u64. TOML integers are signed 64-bit, so a cookie above
+/// `i64::MAX` is written as a hex string, which the scenario parser also reads.
 pub fn set_cookie(text: &str, i: usize, cookie: &str) -> Result<String, EditError> {
     let c = cookie.trim();
-    if c.is_empty() {
-        return set_program_line(text, i, "cookie", None);
-    }
-    let v = match c.strip_prefix("0x").or_else(|| c.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => c.parse::<u64>(),
-    }
-    .map_err(|_| EditError::BadCookie(c.to_string()))?;
-    set_program_line(text, i, "cookie", Some(&v.to_string()))
-}
-
-/// The byte range, within a program block, of its `text = """..."""` content (`None` when the
-/// text is not a multi-line string).
-fn program_text_range(block: &str) -> Option<Range<usize>> {
-    let line = block.find("\ntext")?;
-    let (q, start) = ["\"\"\"", "'''"]
-        .iter()
-        .filter_map(|q| Some((*q, block[line..].find(q)? + line + q.len())))
-        .min_by_key(|(_, s)| *s)?;
-    let end = start + block[start..].find(q)?;
-    Some(start..end)
+    let v = (!c.is_empty())
+        .then(|| {
+            match c.strip_prefix("0x").or_else(|| c.strip_prefix("0X")) {
+                Some(h) => u64::from_str_radix(h, 16),
+                None => c.parse::<u64>(),
+            }
+            .map_err(|_| EditError::BadCookie(c.to_string()))
+        })
+        .transpose()?;
+    edit(text, |doc| {
+        let t = program_mut(doc, i)?;
+        match v {
+            None => {
+                t.remove("cookie");
+            }
+            Some(v) => match i64::try_from(v) {
+                Ok(small) => set_field(t, "cookie", small),
+                Err(_) => set_field(t, "cookie", format!("{v:#x}")),
+            },
+        }
+        Ok(())
+    })
 }
 
 /// Rewrites program `i`'s text in the other syntax (`kernel` or `conformance`) and sets its
-/// `syntax` line. The program is assembled and disassembled, so comments and labels are not
-/// kept (jumps become offsets); a program that does not assemble is left alone, with why.
+/// `syntax` field (the default, kernel, is not written). The program is assembled and
+/// disassembled, so comments and labels are not kept (jumps become offsets); a program that
+/// does not assemble is left alone, with why.
 pub fn convert_syntax(text: &str, i: usize, to: &str) -> Result<String, EditError> {
-    use fsession_core::asm::{assemble, disassemble, Syntax};
-    let to_syntax: Syntax = to.parse().map_err(|_| EditError::UnknownSyntax(to.to_string()))?;
-    let lines = program_lines(text);
-    let from = lines.get(i).map(|p| p.syntax.clone()).ok_or(EditError::NoProgram {
-        index: i,
-        count: lines.len(),
-    })?;
-    if from == to {
-        return Ok(text.to_string());
-    }
-    let from_syntax: Syntax = from.parse().map_err(|_| EditError::ProgramSyntax {
-        index: i,
-        syntax: from.clone(),
-    })?;
-    // The TOML parser knows where the text's value is, whatever string form it was written in.
-    let scenario = fsession_core::scenario::Scenario::parse(text).map_err(|e| EditError::Broken {
-        line: e.line,
-        message: e.message,
-    })?;
-    let p = scenario.programs.get(i).ok_or(EditError::NoProgram {
-        index: i,
-        count: scenario.programs.len(),
-    })?;
-    let insns = assemble(p.text.get_ref(), from_syntax).map_err(|error| EditError::Assemble { index: i, error })?;
-    let body = disassemble(&insns, to_syntax).map_err(|error| EditError::Disassemble { index: i, error })?;
-    let span = p.text.span();
-    let out = format!("{}\"\"\"\n{body}\"\"\"{}", &text[..span.start], &text[span.end..]);
-    let value = (to != "kernel").then(|| format!("\"{to}\""));
-    set_program_line(&out, i, "syntax", value.as_deref())
+    use fsession_core::asm::{assemble, disassemble};
+    let to: Syntax = to.parse().map_err(|_| EditError::UnknownSyntax(to.to_string()))?;
+    edit(text, |doc| {
+        let t = program_mut(doc, i)?;
+        let from = match written(t, "syntax", Some(Syntax::Kernel)) {
+            Written::Known(s) => s,
+            Written::Other(syntax) => return Err(EditError::ProgramSyntax { index: i, syntax }),
+        };
+        if from == to {
+            return Ok(());
+        }
+        let source = str_field(t, "text").ok_or(EditError::NoText { index: i })?;
+        let insns = assemble(source, from).map_err(|error| EditError::Assemble { index: i, error })?;
+        let body = disassemble(&insns, to).map_err(|error| EditError::Disassemble { index: i, error })?;
+        set_field(t, "text", body);
+        match to {
+            Syntax::Kernel => {
+                t.remove("syntax");
+            }
+            Syntax::Conformance => set_field(t, "syntax", to.name()),
+        }
+        Ok(())
+    })
 }

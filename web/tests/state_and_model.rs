@@ -415,6 +415,23 @@ mod structured_edits {
     use super::*;
     use fsession_web::edit::*;
 
+    use fsession_core::kernel::program::AttachType;
+
+    /// (name, attach as written) of each program.
+    fn programs(text: &str) -> Vec<(String, String)> {
+        program_lines(text)
+            .unwrap()
+            .into_iter()
+            .map(|p| {
+                let attach = match p.attach {
+                    Written::Known(k) => k.section().to_string(),
+                    Written::Other(t) => t,
+                };
+                (p.name, attach)
+            })
+            .collect()
+    }
+
     fn names(text: &str) -> Vec<String> {
         programs(text).into_iter().map(|p| p.0).collect()
     }
@@ -425,11 +442,11 @@ mod structured_edits {
     fn a_hash_inside_a_string_is_part_of_the_value() {
         let t = "profile = \"linux-7.0\"\n[function]\nprototype = \"u64 f(u64 a)\"\n[[program]]\nname = \"a#b\"  # the name\nattach = \"fentry\"\ncookie = 7 # seven\ntext = \"r0 = 0\\nexit\"\n";
         assert_eq!(programs(t), [("a#b".to_string(), "fentry".to_string())]);
-        let line = &program_lines(t)[0];
+        let line = &program_lines(t).unwrap()[0];
         assert_eq!((line.name.as_str(), line.cookie.as_str()), ("a#b", "7"));
         let parsed = fsession_core::scenario::Scenario::parse(t).unwrap();
         assert_eq!(parsed.programs[0].name, "a#b");
-        let retyped = set_attach(t, 0, "fexit").unwrap();
+        let retyped = set_attach(t, 0, AttachType::Fexit).unwrap();
         assert!(
             retyped.contains("name = \"a#b\"  # the name\nattach = \"fexit\""),
             "{retyped}"
@@ -483,11 +500,15 @@ mod structured_edits {
             .to_string()
             .contains("no program #99"));
 
-        let retyped = set_attach(t, 0, "fexit").unwrap();
+        let retyped = set_attach(t, 0, AttachType::Fexit).unwrap();
         assert_eq!(programs(&retyped)[0].1, "fexit");
-        assert!(set_attach(t, 0, "kprobe").is_err());
+        assert!(offered("kprobe").is_err());
+        assert!(set_attach(t, 0, AttachType::TpBtf)
+            .unwrap_err()
+            .to_string()
+            .contains("does not attach to the traced function's trampoline"));
 
-        let added = add_program(t, "fentry").unwrap();
+        let added = add_program(t, AttachType::Fentry).unwrap();
         assert_eq!(
             programs(&added).last().unwrap(),
             &("prog1".to_string(), "fentry".to_string())
@@ -495,7 +516,10 @@ mod structured_edits {
 
         let proto = set_prototype(t, "u64 bpf_fentry_test1(u64 a)").unwrap();
         assert!(proto.contains("prototype = \"u64 bpf_fentry_test1(u64 a)\""));
-        assert!(set_prototype(t, "int f(\"").is_err());
+        assert!(set_prototype(t, "int f(\"")
+            .unwrap_err()
+            .to_string()
+            .starts_with("not a prototype"));
 
         // Comments survive, and every edit still renders.
         for text in [&down, &moved, &removed, &retyped, &added, &proto] {
@@ -507,7 +531,7 @@ mod structured_edits {
             assert!(v.report.is_some(), "{:?}", v.errors);
         }
         // Adding a program shows up in the links.
-        assert_eq!(program_lines(t).len(), before.len());
+        assert_eq!(program_lines(t).unwrap().len(), before.len());
         let v = compute(&State {
             scenario: added,
             ..State::default()
@@ -537,12 +561,12 @@ mod cookie_and_syntax_edits {
     #[test]
     fn the_attach_cookie_is_set_replaced_and_removed_in_the_text() {
         let t = DEFAULT_SCENARIO;
-        let names: Vec<String> = program_lines(t).into_iter().map(|p| p.name).collect();
+        let names: Vec<String> = program_lines(t).unwrap().into_iter().map(|p| p.name).collect();
         // test10 (#4) has no cookie line; test7 (#1) has `cookie = 0`.
-        let lines = program_lines(t);
+        let lines = program_lines(t).unwrap();
         assert_eq!((lines[4].cookie.as_str(), lines[1].cookie.as_str()), ("", "0"));
         let with = set_cookie(t, 4, "0x2a").unwrap();
-        assert_eq!(program_lines(&with)[4].cookie, "42");
+        assert_eq!(program_lines(&with).unwrap()[4].cookie, "42");
         assert!(
             with.contains("name = \"test10\"\nattach = \"fexit\"\ncookie = 42\ntext"),
             "after the attach line"
@@ -553,7 +577,7 @@ mod cookie_and_syntax_edits {
         });
         assert_eq!(cookie_of(&v, &names[4]), Some(42), "{:?}", v.errors);
         let changed = set_cookie(&with, 4, "7").unwrap();
-        assert_eq!(program_lines(&changed)[4].cookie, "7");
+        assert_eq!(program_lines(&changed).unwrap()[4].cookie, "7");
         assert_eq!(
             changed.matches("cookie = ").count(),
             with.matches("cookie = ").count(),
@@ -563,7 +587,7 @@ mod cookie_and_syntax_edits {
         assert_eq!(removed, t, "setting and removing restores the text");
         assert_eq!(set_cookie(t, 4, "  ").unwrap(), t, "no cookie to remove");
         let seven = set_cookie(t, 1, "7").unwrap();
-        assert_eq!(program_lines(&seven)[1].cookie, "7");
+        assert_eq!(program_lines(&seven).unwrap()[1].cookie, "7");
         assert_eq!(seven.len(), t.len(), "`cookie = 0` became `cookie = 7`");
         assert!(set_cookie(t, 1, "-1")
             .unwrap_err()
@@ -576,6 +600,11 @@ mod cookie_and_syntax_edits {
             .contains("no program #99"));
         // The maximum, in decimal.
         let max = set_cookie(t, 0, "18446744073709551615").unwrap();
+        assert!(
+            max.contains("cookie = \"0xffffffffffffffff\""),
+            "a TOML integer is signed 64-bit, so the largest cookies are a hex string"
+        );
+        assert_eq!(program_lines(&max).unwrap()[0].cookie, "0xffffffffffffffff");
         assert_eq!(
             cookie_of(
                 &compute(&State {
@@ -592,7 +621,10 @@ mod cookie_and_syntax_edits {
     fn a_comment_on_the_cookie_line_survives() {
         let t = "[function]\nprototype = \"u64 f(u64 a)\"\n[[program]]\nname = \"a\"\nattach = \"fentry\"\ncookie = 1   # why\ntext = \"\"\"\ncookie = 3\nr0 = 0\nexit\n\"\"\"\n";
         let out = set_cookie(t, 0, "5").unwrap();
-        assert!(out.contains("cookie = 5  # why\n"), "{out}");
+        assert!(
+            out.contains("cookie = 5   # why\n"),
+            "the spaces and the comment as written: {out}"
+        );
         assert!(
             out.contains("\ncookie = 3\nr0 = 0"),
             "the program text is not a field: {out}"
@@ -607,13 +639,16 @@ mod cookie_and_syntax_edits {
                 scenario: text.to_string(),
                 ..State::default()
             });
-            for i in 0..program_lines(text).len() {
+            for i in 0..program_lines(text).unwrap().len() {
                 let Ok(conf) = convert_syntax(text, i, "conformance") else {
                     // Only programs that do not assemble may refuse.
                     assert!(before.programs[i].verdict == "does not assemble", "{name} #{i}");
                     continue;
                 };
-                assert_eq!(program_lines(&conf)[i].syntax, "conformance");
+                assert_eq!(
+                    program_lines(&conf).unwrap()[i].syntax,
+                    Written::Known(fsession_core::asm::Syntax::Conformance)
+                );
                 let after = compute(&State {
                     scenario: conf.clone(),
                     ..State::default()
@@ -623,7 +658,10 @@ mod cookie_and_syntax_edits {
                 };
                 assert_eq!(insns(&after), insns(&before), "{name} #{i}:\n{conf}");
                 let back = convert_syntax(&conf, i, "kernel").unwrap();
-                assert_eq!(program_lines(&back)[i].syntax, "kernel");
+                assert_eq!(
+                    program_lines(&back).unwrap()[i].syntax,
+                    Written::Known(fsession_core::asm::Syntax::Kernel)
+                );
                 assert!(!back.contains("syntax = \"kernel\""), "the default is not written");
                 let again = compute(&State {
                     scenario: back,
@@ -791,21 +829,38 @@ fn damaged_input_never_panics() {
                 "no view and no error for:\n{damaged}"
             );
             let _ = compare(&good, &v);
-            let n = edit::programs(&damaged).len();
+            // Every edit of any text either refuses or gives TOML the controls read again.
+            let lines = edit::program_lines(&damaged);
+            let n = lines.as_ref().map_or(2, Vec::len);
+            let still_toml = |r: Result<String, edit::EditError>| {
+                if let Ok(t) = r {
+                    assert!(edit::program_lines(&t).is_ok(), "an edit broke the TOML:\n{t}");
+                }
+            };
             for i in 0..n + 1 {
-                let _ = edit::move_program(&damaged, i, true);
-                let _ = edit::move_program(&damaged, i, false);
-                let _ = edit::remove_program(&damaged, i);
-                let _ = edit::set_attach(&damaged, i, "fexit");
+                still_toml(edit::move_program(&damaged, i, true));
+                still_toml(edit::move_program(&damaged, i, false));
+                still_toml(edit::remove_program(&damaged, i));
+                still_toml(edit::set_attach(
+                    &damaged,
+                    i,
+                    fsession_core::kernel::program::AttachType::Fexit,
+                ));
+                still_toml(edit::set_cookie(&damaged, i, "0x10"));
+                still_toml(edit::set_cookie(&damaged, i, ""));
+                still_toml(edit::convert_syntax(&damaged, i, "conformance"));
             }
-            for i in 0..n + 1 {
-                let _ = edit::set_cookie(&damaged, i, "0x10");
-                let _ = edit::set_cookie(&damaged, i, "");
-                let _ = edit::convert_syntax(&damaged, i, "conformance");
-                let _ = edit::program_lines(&damaged);
+            still_toml(edit::add_program(
+                &damaged,
+                fsession_core::kernel::program::AttachType::Fsession,
+            ));
+            still_toml(edit::set_prototype(&damaged, "u64 f(u64 a)"));
+            if lines.is_err() {
+                assert!(matches!(
+                    edit::remove_program(&damaged, 0),
+                    Err(edit::EditError::Broken { .. })
+                ));
             }
-            let _ = edit::add_program(&damaged, "fsession");
-            let _ = edit::set_prototype(&damaged, "u64 f(u64 a)");
         }
     }
 }

@@ -28,6 +28,22 @@ pub enum Syntax {
     Conformance,
 }
 
+impl Syntax {
+    /// The name a scenario's `syntax` field gives it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Syntax::Kernel => "kernel",
+            Syntax::Conformance => "conformance",
+        }
+    }
+}
+
+impl std::fmt::Display for Syntax {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 impl std::str::FromStr for Syntax {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -84,6 +100,23 @@ pub fn assemble(text: &str, syntax: Syntax) -> Result<Vec<Insn>, AsmError> {
 
 /// Assembles program text into structured instructions.
 pub fn assemble_instrs(text: &str, syntax: Syntax) -> Result<Vec<Instr>, AsmError> {
+    assemble_instrs_at(text, syntax).map(|(v, _)| v)
+}
+
+/// [`assemble`], with the 1-based line of the text each instruction slot came from (both slots
+/// of a `lddw` name its line).
+pub fn assemble_with_lines(text: &str, syntax: Syntax) -> Result<(Vec<Insn>, Vec<usize>), AsmError> {
+    let (instrs, lines) = assemble_instrs_at(text, syntax)?;
+    let slot_lines = instrs
+        .iter()
+        .zip(&lines)
+        .flat_map(|(i, l)| std::iter::repeat_n(*l, i.slots()))
+        .collect();
+    Ok((encode_program(&instrs), slot_lines))
+}
+
+/// The instructions and the line each came from.
+fn assemble_instrs_at(text: &str, syntax: Syntax) -> Result<(Vec<Instr>, Vec<usize>), AsmError> {
     let mut labels: HashMap<String, usize> = HashMap::new();
     let mut pending: Vec<Pending> = Vec::new();
     let mut slot = 0usize;
@@ -173,8 +206,10 @@ pub fn assemble_instrs(text: &str, syntax: Syntax) -> Result<Vec<Instr>, AsmErro
         }
     }
     let mut out = Vec::with_capacity(pending.len());
+    let mut lines = Vec::with_capacity(pending.len());
     let mut idx = 0usize;
     for p in pending {
+        lines.push(p.line);
         let mut instr = p.instr;
         if let Some((target, col)) = p.target {
             let rel = match target {
@@ -189,7 +224,7 @@ pub fn assemble_instrs(text: &str, syntax: Syntax) -> Result<Vec<Instr>, AsmErro
         idx += instr.slots();
         out.push(instr);
     }
-    Ok(out)
+    Ok((out, lines))
 }
 
 fn set_rel(instr: &mut Instr, rel: i64) -> Result<(), String> {

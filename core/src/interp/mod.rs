@@ -26,7 +26,7 @@ pub const DEFAULT_BUDGET: u64 = 10_000_000;
 pub const CODE_BASE: u64 = 0xffff_ffff_a000_0000;
 
 /// Why a program could not be loaded or did not finish.
-#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, serde::Deserialize)]
 pub enum VmErrorKind {
     /// An instruction is malformed.
     #[error("{0}")]
@@ -103,7 +103,7 @@ pub enum VmErrorKind {
 }
 
 /// A load or execution error at an instruction index.
-#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, serde::Deserialize)]
 #[error("insn {pc}: {kind}")]
 pub struct VmError {
     /// Slot index of the instruction.

@@ -418,8 +418,40 @@ pub enum Instr {
     },
 }
 
+/// A field of an encoded instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InsnField {
+    /// The destination register.
+    Dst,
+    /// The source register.
+    Src,
+    /// The offset.
+    Off,
+    /// The immediate.
+    Imm,
+}
+
+impl InsnField {
+    /// The field's name in the kernel's `struct bpf_insn`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            InsnField::Dst => "dst",
+            InsnField::Src => "src",
+            InsnField::Off => "off",
+            InsnField::Imm => "imm",
+        }
+    }
+}
+
+impl std::fmt::Display for InsnField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// What is wrong with an encoded instruction.
-#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, serde::Deserialize)]
 pub enum DecodeErrorKind {
     /// The byte length is not a multiple of 8.
     #[error("program length {0} is not a multiple of 8 bytes")]
@@ -432,8 +464,8 @@ pub enum DecodeErrorKind {
     ReservedField {
         /// Opcode.
         code: u8,
-        /// Field name (`dst`, `src`, `off`, `imm`).
-        field: &'static str,
+        /// The field.
+        field: InsnField,
         /// Its value.
         value: i64,
     },
@@ -442,8 +474,8 @@ pub enum DecodeErrorKind {
     BadRegister {
         /// Register number.
         reg: u8,
-        /// Field name.
-        field: &'static str,
+        /// The field.
+        field: InsnField,
     },
     /// The second slot of `lddw` is missing.
     #[error("lddw is truncated: its second slot is missing")]
@@ -478,7 +510,7 @@ pub struct DecodeError {
     pub kind: DecodeErrorKind,
 }
 
-fn check_reg(reg: u8, field: &'static str, max: u8) -> Result<(), DecodeErrorKind> {
+fn check_reg(reg: u8, field: InsnField, max: u8) -> Result<(), DecodeErrorKind> {
     if reg > max {
         Err(DecodeErrorKind::BadRegister { reg, field })
     } else {
@@ -486,7 +518,7 @@ fn check_reg(reg: u8, field: &'static str, max: u8) -> Result<(), DecodeErrorKin
     }
 }
 
-fn zero(code: u8, field: &'static str, value: i64) -> Result<(), DecodeErrorKind> {
+fn zero(code: u8, field: InsnField, value: i64) -> Result<(), DecodeErrorKind> {
     if value != 0 {
         Err(DecodeErrorKind::ReservedField { code, field, value })
     } else {
@@ -525,8 +557,8 @@ impl Instr {
             .get(index)
             .ok_or(DecodeErrorKind::OutOfRange { len: insns.len() })?;
         let code = i.code;
-        check_reg(i.dst, "dst", max_reg)?;
-        check_reg(i.src, "src", max_reg)?;
+        check_reg(i.dst, InsnField::Dst, max_reg)?;
+        check_reg(i.src, InsnField::Src, max_reg)?;
         let unknown = Err(DecodeErrorKind::UnknownOpcode(code));
         match bpf_class(code) {
             BPF_ALU | BPF_ALU64 => {
@@ -540,8 +572,8 @@ impl Instr {
                         (true, false) => EndKind::Swap,
                         (true, true) => return unknown,
                     };
-                    zero(code, "src", i.src.into())?;
-                    zero(code, "off", i.off.into())?;
+                    zero(code, InsnField::Src, i.src.into())?;
+                    zero(code, InsnField::Off, i.off.into())?;
                     if !matches!(i.imm, 16 | 32 | 64) {
                         return Err(DecodeErrorKind::BadEndWidth(i.imm));
                     }
@@ -555,9 +587,9 @@ impl Instr {
                     if is_x {
                         return unknown;
                     }
-                    zero(code, "src", i.src.into())?;
-                    zero(code, "off", i.off.into())?;
-                    zero(code, "imm", i.imm.into())?;
+                    zero(code, InsnField::Src, i.src.into())?;
+                    zero(code, InsnField::Off, i.off.into())?;
+                    zero(code, InsnField::Imm, i.imm.into())?;
                     return Ok(Instr::Alu {
                         wide,
                         op: AluOp::Neg,
@@ -589,16 +621,16 @@ impl Instr {
                     _ => {
                         return Err(DecodeErrorKind::ReservedField {
                             code,
-                            field: "off",
+                            field: InsnField::Off,
                             value: i.off.into(),
                         })
                     }
                 };
                 let src = if is_x {
-                    zero(code, "imm", i.imm.into())?;
+                    zero(code, InsnField::Imm, i.imm.into())?;
                     Operand::Reg(i.src)
                 } else {
-                    zero(code, "src", i.src.into())?;
+                    zero(code, InsnField::Src, i.src.into())?;
                     Operand::Imm(i.imm)
                 };
                 Ok(Instr::Alu {
@@ -617,13 +649,13 @@ impl Instr {
                         if is_x {
                             return unknown;
                         }
-                        zero(code, "dst", i.dst.into())?;
-                        zero(code, "src", i.src.into())?;
+                        zero(code, InsnField::Dst, i.dst.into())?;
+                        zero(code, InsnField::Src, i.src.into())?;
                         if wide {
-                            zero(code, "imm", i.imm.into())?;
+                            zero(code, InsnField::Imm, i.imm.into())?;
                             Ok(Instr::Ja { off: i.off })
                         } else {
-                            zero(code, "off", i.off.into())?;
+                            zero(code, InsnField::Off, i.off.into())?;
                             Ok(Instr::Gotol { imm: i.imm })
                         }
                     }
@@ -631,20 +663,20 @@ impl Instr {
                         if !wide {
                             return unknown;
                         }
-                        zero(code, "off", i.off.into())?;
+                        zero(code, InsnField::Off, i.off.into())?;
                         if is_x {
-                            zero(code, "src", i.src.into())?;
-                            zero(code, "imm", i.imm.into())?;
+                            zero(code, InsnField::Src, i.src.into())?;
+                            zero(code, InsnField::Imm, i.imm.into())?;
                             return Ok(Instr::Callx(i.dst));
                         }
-                        zero(code, "dst", i.dst.into())?;
+                        zero(code, InsnField::Dst, i.dst.into())?;
                         match i.src {
                             BPF_HELPER_CALL => Ok(Instr::CallHelper(i.imm)),
                             BPF_PSEUDO_CALL => Ok(Instr::CallLocal(i.imm)),
                             BPF_PSEUDO_KFUNC_CALL => Ok(Instr::CallKfunc(i.imm)),
                             s => Err(DecodeErrorKind::ReservedField {
                                 code,
-                                field: "src",
+                                field: InsnField::Src,
                                 value: s.into(),
                             }),
                         }
@@ -653,19 +685,19 @@ impl Instr {
                         if !wide || is_x {
                             return unknown;
                         }
-                        zero(code, "dst", i.dst.into())?;
-                        zero(code, "src", i.src.into())?;
-                        zero(code, "off", i.off.into())?;
-                        zero(code, "imm", i.imm.into())?;
+                        zero(code, InsnField::Dst, i.dst.into())?;
+                        zero(code, InsnField::Src, i.src.into())?;
+                        zero(code, InsnField::Off, i.off.into())?;
+                        zero(code, InsnField::Imm, i.imm.into())?;
                         Ok(Instr::Exit)
                     }
                     _ => {
                         let cond = JmpCond::from_code(op).ok_or(DecodeErrorKind::UnknownOpcode(code))?;
                         let src = if is_x {
-                            zero(code, "imm", i.imm.into())?;
+                            zero(code, InsnField::Imm, i.imm.into())?;
                             Operand::Reg(i.src)
                         } else {
-                            zero(code, "src", i.src.into())?;
+                            zero(code, InsnField::Src, i.src.into())?;
                             Operand::Imm(i.imm)
                         };
                         Ok(Instr::Jmp {
@@ -682,7 +714,7 @@ impl Instr {
                 let size = Size::from_code(code);
                 match bpf_mode(code) {
                     BPF_IMM if size == Size::DW => {
-                        zero(code, "off", i.off.into())?;
+                        zero(code, InsnField::Off, i.off.into())?;
                         let kind = Imm64Kind::from_src(i.src).ok_or(DecodeErrorKind::BadLddwSource(i.src))?;
                         let next = insns.get(index + 1).ok_or(DecodeErrorKind::TruncatedLddw)?;
                         if next.code != 0 || next.dst != 0 || next.src != 0 || next.off != 0 {
@@ -699,10 +731,10 @@ impl Instr {
                         })
                     }
                     BPF_ABS | BPF_IND if size != Size::DW => {
-                        zero(code, "dst", i.dst.into())?;
-                        zero(code, "off", i.off.into())?;
+                        zero(code, InsnField::Dst, i.dst.into())?;
+                        zero(code, InsnField::Off, i.off.into())?;
                         if bpf_mode(code) == BPF_ABS {
-                            zero(code, "src", i.src.into())?;
+                            zero(code, InsnField::Src, i.src.into())?;
                             Ok(Instr::LdAbs { size, imm: i.imm })
                         } else {
                             Ok(Instr::LdInd {
@@ -722,7 +754,7 @@ impl Instr {
                     BPF_MEMSX if size != Size::DW => true,
                     _ => return unknown,
                 };
-                zero(code, "imm", i.imm.into())?;
+                zero(code, InsnField::Imm, i.imm.into())?;
                 Ok(Instr::Ldx {
                     size,
                     sx,
@@ -735,7 +767,7 @@ impl Instr {
                 if bpf_mode(code) != BPF_MEM {
                     return unknown;
                 }
-                zero(code, "src", i.src.into())?;
+                zero(code, InsnField::Src, i.src.into())?;
                 Ok(Instr::St {
                     size: Size::from_code(code),
                     dst: i.dst,
@@ -748,7 +780,7 @@ impl Instr {
                 let size = Size::from_code(code);
                 match bpf_mode(code) {
                     BPF_MEM => {
-                        zero(code, "imm", i.imm.into())?;
+                        zero(code, InsnField::Imm, i.imm.into())?;
                         Ok(Instr::Stx {
                             size,
                             dst: i.dst,

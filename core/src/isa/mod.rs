@@ -9,6 +9,6 @@ pub mod opcode;
 
 pub use form::{
     decode, decode_program, decode_program_internal, encode_program, AluOp, AtomicOp, DecodeError, DecodeErrorKind,
-    EndKind, Imm64Kind, Instr, JmpCond, Operand, Size,
+    EndKind, Imm64Kind, InsnField, Instr, JmpCond, Operand, Size,
 };
 pub use insn::{encode, split_slots, Insn};

@@ -77,7 +77,7 @@ pub struct ListEntry {
 }
 
 /// Why an attach or detach failed.
-#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, serde::Deserialize)]
 #[error("{errno}: {message}")]
 pub struct LinkError {
     /// The kernel's error.

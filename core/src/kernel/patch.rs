@@ -9,7 +9,7 @@ use std::ops::Range;
 use thiserror::Error;
 
 /// A patch that cannot be applied.
-#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, serde::Deserialize)]
 pub enum PatchError {
     /// A jump or call offset would leave its 16-bit (or 32-bit) field: ERANGE, reported by the
     /// kernel as "insn N cannot be patched due to 16-bit range" (and -ENOMEM to the caller).

@@ -197,36 +197,83 @@ impl X86Format {
     }
 }
 
+/// Why the decoded bytes are not the instructions the encoder emitted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, serde::Deserialize)]
+pub enum ListingError {
+    /// The bytes end before an emitted instruction.
+    #[error("decoder ran out of bytes at offset {offset}")]
+    OutOfBytes {
+        /// The emitted instruction's offset.
+        offset: usize,
+    },
+    /// The decoder's instruction boundary is not the emitted one.
+    #[error("decoded instruction at {offset} (len {len}) does not match the emitted one at {emitted_offset} (len {emitted_len})")]
+    Boundary {
+        /// Where the decoder is.
+        offset: usize,
+        /// The decoded length.
+        len: usize,
+        /// Where the emitted instruction is.
+        emitted_offset: usize,
+        /// The emitted length.
+        emitted_len: usize,
+    },
+    /// The decoder sees another instruction (or branch target) than the one asked for.
+    #[error("at offset {offset}: decoded {} (target {target:#x}), intended {} (target {})", code_name(*decoded), code_name(*intended), intended_target.map_or("none".to_string(), |t| format!("{t:#x}")))]
+    Mismatch {
+        /// Where.
+        offset: usize,
+        /// The decoded iced-x86 `Code`, as its number.
+        decoded: u16,
+        /// The decoded branch target.
+        target: u64,
+        /// The intended `Code`, as its number.
+        intended: u16,
+        /// The intended branch target.
+        intended_target: Option<u64>,
+    },
+    /// Bytes after the last emitted instruction.
+    #[error("trailing bytes after the last emitted instruction")]
+    Trailing,
+}
+
+/// An iced-x86 `Code`'s name, from its number.
+fn code_name(code: u16) -> String {
+    iced_x86::Code::values()
+        .nth(usize::from(code))
+        .map_or_else(|| format!("Code({code})"), |c| format!("{c:?}"))
+}
+
 /// Disassembles the encoded bytes and joins each instruction with its annotation. Errors if the
 /// decoder's instruction boundaries differ from the emitted ones.
-pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>, String> {
+pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>, ListingError> {
     let mut dec = Decoder::with_ip(64, &enc.bytes, image, DecoderOptions::NONE);
     let mut fmt = X86Format::new();
     let mut jumps = Vec::new();
     let mut out = Vec::with_capacity(enc.insns.len());
     for e in &enc.insns {
         if !dec.can_decode() {
-            return Err(format!("decoder ran out of bytes at offset {}", e.offset));
+            return Err(ListingError::OutOfBytes { offset: e.offset });
         }
         let ins = dec.decode();
         let off = (ins.ip() - image) as usize;
         if off != e.offset || ins.len() != e.bytes.len() || ins.is_invalid() {
-            return Err(format!(
-                "decoded instruction at {off} (len {}) does not match the emitted one at {} (len {})",
-                ins.len(),
-                e.offset,
-                e.bytes.len()
-            ));
+            return Err(ListingError::Boundary {
+                offset: off,
+                len: ins.len(),
+                emitted_offset: e.offset,
+                emitted_len: e.bytes.len(),
+            });
         }
         // The decoder must see exactly the instruction the encoder was asked for.
         if ins.code() != e.code || e.target.is_some_and(|t| t != ins.near_branch_target()) {
-            return Err(format!(
-                "at offset {off}: decoded {:?} (target {:#x}), intended {:?} (target {:?})",
-                ins.code(),
-                ins.near_branch_target(),
-                e.code,
-                e.target
-            ));
+            return Err(ListingError::Mismatch {
+                offset: off,
+                decoded: ins.code() as u16,
+                target: ins.near_branch_target(),
+                intended: e.code as u16,
+                intended_target: e.target,
+            });
         }
         let text = fmt.text(&ins, syntax);
         let mut slots = Vec::new();
@@ -258,7 +305,7 @@ pub fn listing(enc: &Encoded, image: u64, syntax: AsmSyntax) -> Result<Vec<Line>
         }
     }
     if dec.can_decode() {
-        return Err("trailing bytes after the last emitted instruction".into());
+        return Err(ListingError::Trailing);
     }
     for (i, target) in jumps {
         let inside = target.checked_sub(image).and_then(|o| usize::try_from(o).ok());

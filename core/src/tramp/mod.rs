@@ -276,7 +276,7 @@ pub struct Encoded {
 }
 
 /// Why a trampoline could not be encoded.
-#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, serde::Deserialize)]
 #[error("{errno}: {message}")]
 pub struct EncodeError {
     /// The kernel's error.

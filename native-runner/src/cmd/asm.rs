@@ -1,6 +1,6 @@
 //! `asm`, `disasm` and `exec`: the instruction set tools.
 
-use super::CmdResult;
+use super::{CmdError, CmdResult};
 use fsession_core::asm::{assemble, disassemble, disassemble_numbered, Syntax};
 use fsession_core::conformance::parse_hex_bytes;
 use fsession_core::interp::run_conformance;
@@ -9,17 +9,34 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-fn read_input(path: &Option<PathBuf>) -> Result<Vec<u8>, String> {
+fn read_input(path: &Option<PathBuf>) -> Result<Vec<u8>, CmdError> {
     match path {
-        Some(p) if p.as_os_str() != "-" => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display())),
+        Some(p) if p.as_os_str() != "-" => std::fs::read(p).map_err(|source| CmdError::Read {
+            path: p.clone(),
+            source,
+        }),
         _ => {
             let mut v = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut v)
-                .map_err(|e| format!("stdin: {e}"))?;
+            std::io::stdin().read_to_end(&mut v).map_err(|source| CmdError::Stdio {
+                stream: "stdin",
+                source,
+            })?;
             Ok(v)
         }
     }
+}
+
+/// The input as text.
+fn read_text_input(path: &Option<PathBuf>) -> Result<String, CmdError> {
+    String::from_utf8(read_input(path)?).map_err(|_| CmdError::NotUtf8 { input: name(path) })
+}
+
+/// Assembles text read from `path`.
+fn assemble_input(text: &str, syntax: Syntax, path: &Option<PathBuf>) -> Result<Vec<Insn>, CmdError> {
+    assemble(text, syntax).map_err(|error| CmdError::Assemble {
+        input: name(path),
+        error,
+    })
 }
 
 fn name(path: &Option<PathBuf>) -> String {
@@ -54,7 +71,7 @@ pub struct AsmArgs {
     to: AsmOutput,
 }
 
-fn print_program(insns: &[Insn], to: AsmOutput) -> Result<(), String> {
+fn print_program(insns: &[Insn], to: AsmOutput, input: &Option<PathBuf>) -> Result<(), CmdError> {
     let mut out = std::io::stdout().lock();
     let res = match to {
         AsmOutput::Raw => out.write_all(&encode(insns)),
@@ -72,20 +89,24 @@ fn print_program(insns: &[Insn], to: AsmOutput) -> Result<(), String> {
             } else {
                 Syntax::Conformance
             };
-            let text = disassemble(insns, syntax).map_err(|e| e.to_string())?;
+            let text = disassemble(insns, syntax).map_err(|error| CmdError::Decode {
+                input: name(input),
+                error,
+            })?;
             out.write_all(text.as_bytes())
         }
     };
-    res.map_err(|e| format!("stdout: {e}"))
+    res.map_err(|source| CmdError::Stdio {
+        stream: "stdout",
+        source,
+    })
 }
 
 /// Assembles a file.
 pub fn asm(a: AsmArgs) -> CmdResult {
-    let src = read_input(&a.file)?;
-    let text = String::from_utf8(src).map_err(|_| format!("{}: not UTF-8 text", name(&a.file)))?;
-    let insns =
-        assemble(&text, a.syntax).map_err(|e| format!("{}:{}:{}: {}", name(&a.file), e.line, e.column, e.message))?;
-    print_program(&insns, a.to)?;
+    let text = read_text_input(&a.file)?;
+    let insns = assemble_input(&text, a.syntax, &a.file)?;
+    print_program(&insns, a.to, &a.file)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -116,16 +137,25 @@ pub struct DisasmArgs {
     numbered: bool,
 }
 
-fn read_program(file: &Option<PathBuf>, from: ProgInput) -> Result<Vec<Insn>, String> {
+fn read_program(file: &Option<PathBuf>, from: ProgInput) -> Result<Vec<Insn>, CmdError> {
     let data = read_input(file)?;
     let is_hex_text = data.iter().all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
+    let hex = |data: &[u8]| {
+        parse_hex_bytes(&String::from_utf8_lossy(data)).map_err(|error| CmdError::Hex {
+            input: name(file),
+            error,
+        })
+    };
     let bytes = match from {
         ProgInput::Raw => data,
-        ProgInput::Hex => parse_hex_bytes(&String::from_utf8_lossy(&data))?,
-        ProgInput::Auto if is_hex_text && !data.is_empty() => parse_hex_bytes(&String::from_utf8_lossy(&data))?,
+        ProgInput::Hex => hex(&data)?,
+        ProgInput::Auto if is_hex_text && !data.is_empty() => hex(&data)?,
         ProgInput::Auto => data,
     };
-    decode(&bytes).map_err(|e| format!("{}: {e}", name(file)))
+    decode(&bytes).map_err(|error| CmdError::Decode {
+        input: name(file),
+        error,
+    })
 }
 
 /// Disassembles a file.
@@ -136,7 +166,10 @@ pub fn disasm(a: DisasmArgs) -> CmdResult {
     } else {
         disassemble(&insns, a.syntax)
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|error| CmdError::Decode {
+        input: name(&a.file),
+        error,
+    })?;
     print!("{text}");
     Ok(ExitCode::SUCCESS)
 }
@@ -163,15 +196,21 @@ pub struct ExecArgs {
 
 /// A malformed `expect:` line.
 #[derive(Debug, thiserror::Error)]
-enum ExpectLineError {
+pub enum ExpectLineError {
     /// Not `expect: r0 = N`.
     #[error("line {line}: expected `expect: r0 = N`")]
-    Form { line: usize },
+    Form {
+        /// 1-based line.
+        line: usize,
+    },
     /// N is not a number.
     #[error("line {line}: '{value}' is not a number: {source}")]
     Number {
+        /// 1-based line.
         line: usize,
+        /// What the line says.
         value: String,
+        /// Why it is not a number.
         #[source]
         source: std::num::ParseIntError,
     },
@@ -214,20 +253,21 @@ pub fn exec(a: ExecArgs) -> CmdResult {
     let (insns, stated) = match a.from {
         Some(f) => (read_program(&a.file, f)?, None),
         None => {
-            let text = String::from_utf8(read_input(&a.file)?).map_err(|_| "program is not UTF-8 text".to_string())?;
-            let stated = stated_r0(&text).map_err(|e| format!("{}: {e}", name(&a.file)))?;
-            let insns = assemble(&text, a.syntax)
-                .map_err(|e| format!("{}:{}:{}: {}", name(&a.file), e.line, e.column, e.message))?;
-            (insns, stated)
+            let text = read_text_input(&a.file)?;
+            let stated = stated_r0(&text).map_err(|error| CmdError::Expect {
+                input: name(&a.file),
+                error,
+            })?;
+            (assemble_input(&text, a.syntax, &a.file)?, stated)
         }
     };
     if a.check && stated.is_none() {
-        return Err(format!(
-            "{}: --check: the program states no `expect: r0 = N`",
-            name(&a.file)
-        ));
+        return Err(CmdError::NothingStated { input: name(&a.file) });
     }
-    let mem = parse_hex_bytes(&a.mem).map_err(|e| format!("--mem: {e}"))?;
+    let mem = parse_hex_bytes(&a.mem).map_err(|error| CmdError::Hex {
+        input: "--mem".into(),
+        error,
+    })?;
     match run_conformance(&insns, mem) {
         Ok(r) => {
             println!(

@@ -1,11 +1,12 @@
 //! `fsession-lab check SCENARIO`: the verifier's verdict, each program before and after fixups
 //! side by side, and the trampoline's link table.
 
-use super::CmdResult;
+use super::error::{load_scenario, scenario_error};
+use super::{CmdError, CmdResult};
 use fsession_core::asm::{format_instr, Syntax};
 use fsession_core::isa::{decode_program_internal, Insn};
 use fsession_core::kernel::link::{flags, ListEntry};
-use fsession_core::scenario::{check, CheckReport, ProgramReport, Scenario};
+use fsession_core::scenario::{check, CheckReport, ProgramReport};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,14 +30,9 @@ pub struct Args {
 }
 
 /// Loads and checks a scenario file.
-pub fn load_and_check(path: &std::path::Path, profile_override: Option<&str>) -> Result<CheckReport, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let scenario =
-        Scenario::parse(&text).map_err(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
-    let base = path.parent();
-    let profile = super::profiles::load(profile_override.unwrap_or(&scenario.profile), base)
-        .map_err(|e| format!("{}: profile: {e}", path.display()))?;
-    check(&scenario, &text, &profile).map_err(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))
+pub fn load_and_check(path: &std::path::Path, profile_override: Option<&str>) -> Result<CheckReport, CmdError> {
+    let (scenario, text, profile) = load_scenario(path, profile_override)?;
+    check(&scenario, &text, &profile).map_err(scenario_error(path))
 }
 
 fn hex(i: &Insn) -> String {
@@ -224,7 +220,7 @@ fn print_report(r: &CheckReport, syntax: Syntax, bytes: bool) {
 pub fn run(a: Args) -> CmdResult {
     let report = load_and_check(&a.scenario, a.profile.as_deref())?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report, a.syntax, a.bytes);
     }

@@ -1,6 +1,6 @@
 //! `fsession-lab conformance [PATH...]`.
 
-use super::CmdResult;
+use super::{CmdError, CmdResult};
 use fsession_core::conformance::{parse_data, Outcome};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,11 +28,14 @@ pub fn default_suite_dir() -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_dir())
 }
 
-fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CmdError> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let rd = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let rd = std::fs::read_dir(p).map_err(|source| CmdError::Read {
+                path: p.clone(),
+                source,
+            })?;
             let mut v: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.extension().is_some_and(|x| x == "data"))
@@ -42,7 +45,7 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         } else if p.is_file() {
             files.push(p.clone());
         } else {
-            return Err(format!("{}: no such file or directory", p.display()));
+            return Err(CmdError::NoSuchPath { path: p.clone() });
         }
     }
     Ok(files)
@@ -51,13 +54,15 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// Runs the files and prints failures and a summary.
 pub fn run(args: Args) -> CmdResult {
     let paths = if args.paths.is_empty() {
-        vec![default_suite_dir().ok_or("no conformance suite found; pass PATH or set FSESSION_CONFORMANCE_DIR")?]
+        vec![default_suite_dir().ok_or(CmdError::NothingFound(
+            "no conformance suite found; pass PATH or set FSESSION_CONFORMANCE_DIR",
+        ))?]
     } else {
         args.paths
     };
     let files = collect(&paths)?;
     if files.is_empty() {
-        return Err("no .data files found".into());
+        return Err(CmdError::NothingFound("no .data files found"));
     }
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for f in &files {

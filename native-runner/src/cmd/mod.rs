@@ -3,6 +3,7 @@
 pub mod asm;
 pub mod check;
 pub mod conformance;
+pub mod error;
 pub mod oracle;
 pub mod plugin;
 pub mod profiles;
@@ -14,5 +15,8 @@ pub mod run;
 pub mod run_args;
 pub mod show;
 
-/// Errors are reported as one line on stderr with exit code 2.
-pub type CmdResult = Result<std::process::ExitCode, String>;
+pub use error::CmdError;
+
+/// A verdict's exit status, or why there is none (reported as one line on stderr with exit
+/// code 2).
+pub type CmdResult = Result<std::process::ExitCode, CmdError>;

@@ -1,7 +1,7 @@
 //! `fsession-lab oracle [DIR...]`: the model against captures of real kernels (the
 //! kernel-oracle format): one line per capture, `N passed, N failed, N skipped`.
 
-use super::CmdResult;
+use super::{CmdError, CmdResult};
 use fsession_core::kernel::profile::Profile;
 use fsession_core::oracle::{
     check_capture, profile_for_release, release_from_uname, render_difference, render_verdict, CaptureKind,
@@ -43,26 +43,44 @@ fn default_oracle_dir() -> Option<PathBuf> {
 
 /// Why captures could not be found or a kernel's profile not named.
 #[derive(Debug, thiserror::Error)]
-enum OracleCmdError {
+pub enum OracleCmdError {
     /// A directory or file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
     Read {
+        /// The path.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
     /// A capture file outside a trampolines/, xlated/ or jit/ directory.
-    #[error("{path}: a capture file sits in a trampolines/, xlated/ or jit/ directory")]
-    NotInCaptureDir { path: PathBuf },
+    #[error("{}: a capture file sits in a trampolines/, xlated/ or jit/ directory", path.display())]
+    NotInCaptureDir {
+        /// The file.
+        path: PathBuf,
+    },
     /// A path that does not exist.
-    #[error("{path}: no such file or directory")]
-    Missing { path: PathBuf },
+    #[error("{}: no such file or directory", path.display())]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
     /// env.json could not be read (it names the kernel).
-    #[error("{path}: {message} (it names the kernel; or pass --profile)")]
-    Env { path: PathBuf, message: String },
+    #[error("{}: {message} (it names the kernel; or pass --profile)", path.display())]
+    Env {
+        /// The file.
+        path: PathBuf,
+        /// The reader's or JSON parser's message.
+        message: String,
+    },
     /// env.json's `uname` has no release.
-    #[error("{path}: no release in uname '{uname}'")]
-    NoRelease { path: PathBuf, uname: String },
+    #[error("{}: no release in uname '{uname}'", path.display())]
+    NoRelease {
+        /// The file.
+        path: PathBuf,
+        /// What `uname` says.
+        uname: String,
+    },
     /// The release names no shipped profile.
     #[error(transparent)]
     Profile(#[from] OracleError),
@@ -248,7 +266,9 @@ fn check_one(f: &CaptureFile, k: &Kernel) -> (Option<String>, Outcome) {
 /// Checks every capture and prints a line for each, with the aligned listing of a difference.
 pub fn run(args: Args) -> CmdResult {
     let roots = if args.paths.is_empty() {
-        vec![default_oracle_dir().ok_or("no kernel-oracle captures found; pass DIR or set FSESSION_ORACLE_DIR")?]
+        vec![default_oracle_dir().ok_or(CmdError::NothingFound(
+            "no kernel-oracle captures found; pass DIR or set FSESSION_ORACLE_DIR",
+        ))?]
     } else {
         args.paths.clone()
     };
@@ -259,10 +279,12 @@ pub fn run(args: Args) -> CmdResult {
         .transpose()?;
     let mut files = Vec::new();
     for r in &roots {
-        collect(r, &mut files).map_err(|e| e.to_string())?;
+        collect(r, &mut files)?;
     }
     if files.is_empty() {
-        return Err("no captures found (trampolines/, xlated/ or jit/ directories of .json files)".into());
+        return Err(CmdError::NothingFound(
+            "no captures found (trampolines/, xlated/ or jit/ directories of .json files)",
+        ));
     }
     let mut kernels: BTreeMap<PathBuf, Kernel> = BTreeMap::new();
     let mut summary = Summary {
@@ -302,7 +324,7 @@ pub fn run(args: Args) -> CmdResult {
         });
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!(
             "{} passed, {} failed, {} skipped",

@@ -1,30 +1,34 @@
 //! `fsession-lab profiles [list|show P|diff A B]`, and profile loading shared by other commands.
 
+use super::error::ProfileLoadError;
 use super::CmdResult;
 use fsession_core::kernel::profile::Profile;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// Loads a profile: a shipped name, or a TOML/JSON file (relative paths against `base`).
-pub fn load(spec: &str, base: Option<&Path>) -> Result<Profile, String> {
+pub fn load(spec: &str, base: Option<&Path>) -> Result<Profile, ProfileLoadError> {
     if let Ok(p) = Profile::by_name(spec) {
         return Ok(p);
     }
     let looks_like_file = spec.ends_with(".toml") || spec.ends_with(".json") || spec.contains('/');
     if !looks_like_file {
-        return Profile::by_name(spec).map_err(|e| e.to_string());
+        return Profile::by_name(spec).map_err(ProfileLoadError::Unknown);
     }
     let path = match base {
         Some(b) if Path::new(spec).is_relative() => b.join(spec),
         _ => Path::new(spec).to_path_buf(),
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(source) => return Err(ProfileLoadError::Read { path, source }),
+    };
     let parsed = if spec.ends_with(".json") {
         Profile::from_json(&text)
     } else {
         Profile::from_toml(&text)
     };
-    parsed.map_err(|e| format!("{}: {e}", path.display()))
+    parsed.map_err(|error| ProfileLoadError::Parse { path, error })
 }
 
 /// Arguments of `profiles`.
@@ -66,7 +70,7 @@ pub fn run(a: Args) -> CmdResult {
         Action::Show { profile, json } => {
             let p = load(&profile, None)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&p).map_err(|e| e.to_string())?);
+                println!("{}", serde_json::to_string_pretty(&p)?);
             } else {
                 print!("{}", p.to_toml());
             }

@@ -1,11 +1,13 @@
 //! `fsession-lab run SCENARIO` and `fsession-lab validate [PATH...]`: execute scenarios on this
 //! machine, each in a child process, and check them against their expectations and the model.
 
+use super::error::load_scenario;
 use super::run_args::{RunArgs, ValidateArgs};
-use super::CmdResult;
-use fsession_core::scenario::Scenario;
+use super::{CmdError, CmdResult};
+use fsession_core::scenario::{Scenario, ScenarioError};
 use fsession_runner::native::exec::ExecReport;
 use fsession_runner::native::protocol::{ChildStderr, Fault};
+use fsession_runner::native::report::RunProblem;
 use fsession_runner::native::{child, exec, wasm};
 use serde::Serialize;
 use std::io::{IsTerminal, Read, Write};
@@ -24,25 +26,82 @@ pub struct Outcome {
     /// Passed.
     pub passed: bool,
     /// Problems (empty when passed).
-    pub problems: Vec<String>,
+    pub problems: Vec<Failure>,
     /// A fault in generated code or the traced function, mapped to the listing.
     pub fault: Option<Fault>,
     /// What happened, when the run completed.
     pub report: Option<ExecReport>,
 }
 
+/// Why a scenario did not pass.
+#[derive(Clone, Debug, thiserror::Error, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// The file does not read (the OS's message).
+    #[error("cannot read: {message}")]
+    Read {
+        /// The OS's message.
+        message: String,
+    },
+    /// The scenario does not parse.
+    #[error("{0}")]
+    Scenario(ScenarioError),
+    /// The runner's own executable is not found (the OS's message).
+    #[error("cannot find the runner: {message}")]
+    NoRunner {
+        /// The OS's message.
+        message: String,
+    },
+    /// The child does not start (the OS's message).
+    #[error("cannot start the child: {message}")]
+    Spawn {
+        /// The OS's message.
+        message: String,
+    },
+    /// The child did not finish in time.
+    #[error("no result within {seconds} s (killed)")]
+    Timeout {
+        /// The limit.
+        seconds: u64,
+    },
+    /// The child's stderr holds a malformed protocol message.
+    #[error("{message}")]
+    Protocol {
+        /// What is malformed.
+        message: String,
+    },
+    /// A fault the scenario does not expect.
+    #[error("fault: {0}")]
+    Fault(Fault),
+    /// The child failed without a fault report.
+    #[error("the run failed ({status}): {stderr}")]
+    Failed {
+        /// The exit status.
+        status: String,
+        /// What the child wrote on stderr.
+        stderr: String,
+    },
+    /// The child's report is not an [`ExecReport`].
+    #[error("the child's report is unreadable: {message}")]
+    Report {
+        /// The JSON parser's message.
+        message: String,
+    },
+    /// What the run found.
+    #[error("{0}")]
+    Run(RunProblem),
+}
+
 /// `__exec`: the child side.
 pub fn exec_child(path: &Path, profile: Option<&str>, via_wasm: bool) -> CmdResult {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let s = Scenario::parse(&text).map_err(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
-    let prof = super::profiles::load(profile.unwrap_or(&s.profile), path.parent())?;
+    let (s, text, prof) = load_scenario(path, profile)?;
     let mut core = if via_wasm { Some(wasm::WasmCore::load()?) } else { None };
     let (world, note) = exec::build_with(&s, &text, &prof, core.as_mut())?;
     child::report_layout(&world);
     child::install_fault_handler();
     let mut report = exec::run(&s, &world)?;
     report.wasm = note;
-    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    println!("{}", serde_json::to_string(&report)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -50,29 +109,24 @@ pub fn exec_child(path: &Path, profile: Option<&str>, via_wasm: bool) -> CmdResu
 /// serialised module the parent prepared).
 pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
     let name = path.display().to_string();
-    let fail = |problems: Vec<String>, fault: Option<Fault>| Outcome {
+    let fail = |problem: Failure, fault: Option<Fault>| Outcome {
         scenario: name.clone(),
         passed: false,
-        problems,
+        problems: vec![problem],
         fault,
         report: None,
     };
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) => return fail(vec![format!("cannot read: {e}")], None),
+        Err(e) => return fail(Failure::Read { message: e.to_string() }, None),
     };
     let scenario = match Scenario::parse(&text) {
         Ok(s) => s,
-        Err(e) => {
-            return fail(
-                vec![format!("line {}, column {}: {}", e.line, e.column, e.message)],
-                None,
-            )
-        }
+        Err(e) => return fail(Failure::Scenario(e), None),
     };
     let exe = match std::env::current_exe() {
         Ok(e) => e,
-        Err(e) => return fail(vec![format!("cannot find the runner: {e}")], None),
+        Err(e) => return fail(Failure::NoRunner { message: e.to_string() }, None),
     };
     let mut cmd = Command::new(exe);
     cmd.arg("__exec")
@@ -88,7 +142,7 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return fail(vec![format!("cannot start the child: {e}")], None),
+        Err(e) => return fail(Failure::Spawn { message: e.to_string() }, None),
     };
     let mut out = child.stdout.take().expect("piped");
     let mut err = child.stderr.take().expect("piped");
@@ -119,13 +173,15 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
     let stderr = t_err.join().unwrap_or_default();
     let Some(status) = status else {
         return fail(
-            vec![format!("no result within {} s (killed)", TIME_LIMIT.as_secs())],
+            Failure::Timeout {
+                seconds: TIME_LIMIT.as_secs(),
+            },
             None,
         );
     };
     let child_err = match ChildStderr::parse(&stderr) {
         Ok(c) => c,
-        Err(e) => return fail(vec![e.to_string()], None),
+        Err(e) => return fail(Failure::Protocol { message: e.to_string() }, None),
     };
     if !status.success() {
         if let Some(f) = child_err.mapped_fault() {
@@ -138,23 +194,21 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
                     report: None,
                 };
             }
-            return fail(vec![format!("fault: {f}")], Some(f));
+            return fail(Failure::Fault(f.clone()), Some(f));
         }
-        return fail(
-            vec![format!(
-                "the run failed ({status}): {}",
-                child_err.text.join(" ").trim()
-            )],
-            None,
-        );
+        let failed = Failure::Failed {
+            status: status.to_string(),
+            stderr: child_err.text.join(" ").trim().to_string(),
+        };
+        return fail(failed, None);
     }
     // The report is the child's whole answer: one that does not read is a failure.
     match serde_json::from_str::<ExecReport>(stdout.trim()) {
-        Err(e) => fail(vec![format!("the child's report is unreadable: {e}")], None),
+        Err(e) => fail(Failure::Report { message: e.to_string() }, None),
         Ok(report) => {
-            let mut problems = report.problems.clone();
+            let mut problems: Vec<Failure> = report.problems.iter().cloned().map(Failure::Run).collect();
             if scenario.expect.fault {
-                problems.push("the scenario expects a fault in the traced function, the calls returned".into());
+                problems.push(Failure::Run(RunProblem::NoFault));
             }
             Outcome {
                 scenario: name,
@@ -168,7 +222,7 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
 }
 
 /// Compiles the wasm build once and points the children at the serialised module.
-fn prepare_wasm() -> Result<std::path::PathBuf, String> {
+fn prepare_wasm() -> Result<std::path::PathBuf, CmdError> {
     let out = std::env::temp_dir().join(format!("fsession-core-wasm-{}.cwasm", std::process::id()));
     wasm::compile_to_file(&wasm::default_module_path(), &out)?;
     // SAFETY: the environment is set before any child is spawned, while no other thread runs.
@@ -255,7 +309,7 @@ pub fn run(a: RunArgs) -> CmdResult {
         let _ = std::fs::remove_file(t);
     }
     if a.flags.json {
-        println!("{}", serde_json::to_string_pretty(&o).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string_pretty(&o)?);
     } else {
         print_outcome(&o);
     }
@@ -272,7 +326,7 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
         vec![cands
             .into_iter()
             .find(|p| p.is_dir())
-            .ok_or("no examples/scenarios directory; pass PATH")?]
+            .ok_or(CmdError::NothingFound("no examples/scenarios directory; pass PATH"))?]
     } else {
         a.paths
     };
@@ -280,7 +334,10 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
     for p in paths {
         if p.is_dir() {
             let mut v: Vec<PathBuf> = std::fs::read_dir(&p)
-                .map_err(|e| format!("{}: {e}", p.display()))?
+                .map_err(|source| CmdError::Read {
+                    path: p.clone(),
+                    source,
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.extension().is_some_and(|x| x == "toml"))
                 .collect();
@@ -325,10 +382,7 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
     let passed = outcomes.iter().filter(|o| o.passed).count();
     let failed = outcomes.len() - passed;
     if a.flags.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&outcomes).map_err(|e| e.to_string())?
-        );
+        println!("{}", serde_json::to_string_pretty(&outcomes)?);
     } else {
         println!("{passed} passed, {failed} failed");
     }

@@ -2,15 +2,14 @@
 //! x86-64 machine code, so they say so instead of running it.
 
 use super::run_args::{RunArgs, ValidateArgs};
-use super::CmdResult;
+use super::{CmdError, CmdResult};
 use std::path::Path;
 
-fn needs_x86_64(what: &str) -> CmdResult {
-    Err(format!(
-        "{what} executes x86-64 machine code and needs an x86-64 machine (this one is {}); \
-         check, show and oracle work here",
-        std::env::consts::ARCH
-    ))
+fn needs_x86_64(command: &'static str) -> CmdResult {
+    Err(CmdError::NeedsX86_64 {
+        command,
+        arch: std::env::consts::ARCH,
+    })
 }
 
 /// `run`.

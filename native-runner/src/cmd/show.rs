@@ -1,8 +1,8 @@
 //! `fsession-lab show SCENARIO`: the stack layout, the annotated trampoline listing, what each
 //! program sees in each pass, and the contract check.
 
-use super::CmdResult;
-use fsession_core::scenario::Scenario;
+use super::error::{load_scenario, scenario_error};
+use super::{CmdError, CmdResult};
 use fsession_core::show::{render, show, ShowReport};
 use fsession_core::tramp::build::Placement;
 use fsession_core::tramp::listing::AsmSyntax;
@@ -29,21 +29,16 @@ pub struct Args {
 }
 
 /// Loads a scenario and runs the whole pipeline.
-pub fn load_and_show(path: &std::path::Path, profile: Option<&str>, syntax: AsmSyntax) -> Result<ShowReport, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let scenario =
-        Scenario::parse(&text).map_err(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
-    let prof = super::profiles::load(profile.unwrap_or(&scenario.profile), path.parent())
-        .map_err(|e| format!("{}: profile: {e}", path.display()))?;
-    show(&scenario, &text, &prof, &Placement::default(), syntax)
-        .map_err(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))
+pub fn load_and_show(path: &std::path::Path, profile: Option<&str>, syntax: AsmSyntax) -> Result<ShowReport, CmdError> {
+    let (scenario, text, prof) = load_scenario(path, profile)?;
+    show(&scenario, &text, &prof, &Placement::default(), syntax).map_err(scenario_error(path))
 }
 
 /// Runs `show`.
 pub fn run(a: Args) -> CmdResult {
     let r = load_and_show(&a.scenario, a.profile.as_deref(), a.syntax)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         print!("{}", render(&r, a.bytes));
     }

@@ -5,11 +5,23 @@
 use fsession_core::kernel::program::{FuncModel, MAX_BPF_FUNC_ARGS};
 use iced_x86::code_asm::*;
 
-type R<T> = Result<T, String>;
-
-fn asm_err(e: iced_x86::IcedError) -> String {
-    format!("code generation: {e}")
+/// Why code could not be generated.
+#[derive(Debug, thiserror::Error)]
+pub enum CodegenError {
+    /// iced-x86 refused an instruction or the assembly.
+    #[error("code generation: {0}")]
+    Asm(#[from] iced_x86::IcedError),
+    /// The stub's rel32 cannot reach the trampoline.
+    #[error("ERANGE: the trampoline at {trampoline:#x} is out of rel32 reach of the stub at {stub:#x}")]
+    OutOfReach {
+        /// The stub.
+        stub: u64,
+        /// The trampoline.
+        trampoline: u64,
+    },
 }
+
+type R<T> = Result<T, CodegenError>;
 
 /// Where an argument word is at the function's entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,15 +77,15 @@ const ARG64: [AsmRegister64; 6] = [rdi, rsi, rdx, rcx, r8, r9];
 /// `push rbp; mov rbp, rsp; and rsp, -16; call target; leave; ret`: calls Rust code with the
 /// stack aligned whatever the trampoline's alignment (the kernel builds with 8-byte alignment).
 pub fn shim(ip: u64, target: u64) -> R<Vec<u8>> {
-    let mut a = CodeAssembler::new(64).map_err(asm_err)?;
-    a.push(rbp).map_err(asm_err)?;
-    a.mov(rbp, rsp).map_err(asm_err)?;
-    a.and(rsp, -16).map_err(asm_err)?;
-    a.mov(rax, target).map_err(asm_err)?;
-    a.call(rax).map_err(asm_err)?;
-    a.leave().map_err(asm_err)?;
-    a.ret().map_err(asm_err)?;
-    a.assemble(ip).map_err(asm_err)
+    let mut a = CodeAssembler::new(64)?;
+    a.push(rbp)?;
+    a.mov(rbp, rsp)?;
+    a.and(rsp, -16)?;
+    a.mov(rax, target)?;
+    a.call(rax)?;
+    a.leave()?;
+    a.ret()?;
+    a.assemble(ip).map_err(CodegenError::from)
 }
 
 /// The patched entry of a traced function: `call` (or `jmp`) to the trampoline in its first 5
@@ -81,7 +93,7 @@ pub fn shim(ip: u64, target: u64) -> R<Vec<u8>> {
 /// trampoline calls as the original function.
 pub fn stub(ip: u64, trampoline: u64, jmp_mode: bool, body: u64) -> R<Vec<u8>> {
     let rel = trampoline.wrapping_sub(ip + 5) as i64;
-    let rel = i32::try_from(rel).map_err(|_| "ERANGE: the trampoline is out of rel32 reach of the stub".to_string())?;
+    let rel = i32::try_from(rel).map_err(|_| CodegenError::OutOfReach { stub: ip, trampoline })?;
     let mut v = vec![if jmp_mode { 0xe9 } else { 0xe8 }];
     v.extend_from_slice(&rel.to_le_bytes());
     v.extend_from_slice(&[0xff, 0x25, 0, 0, 0, 0]);
@@ -104,48 +116,48 @@ pub enum Body {
 
 /// The body of a traced function for its prototype.
 pub fn body(ip: u64, func: &FuncModel, kind: Body) -> R<Vec<u8>> {
-    let mut a = CodeAssembler::new(64).map_err(asm_err)?;
+    let mut a = CodeAssembler::new(64)?;
     match kind {
         Body::Fault => {
-            a.xor(eax, eax).map_err(asm_err)?;
-            a.mov(rax, qword_ptr(rax)).map_err(asm_err)?;
-            a.ret().map_err(asm_err)?;
+            a.xor(eax, eax)?;
+            a.mov(rax, qword_ptr(rax))?;
+            a.ret()?;
         }
         Body::ModifyReturn => {
-            a.mov(eax, dword_ptr(rsi)).map_err(asm_err)?;
-            a.add(eax, 1).map_err(asm_err)?;
-            a.mov(dword_ptr(rsi), eax).map_err(asm_err)?;
-            a.add(eax, edi).map_err(asm_err)?;
-            a.ret().map_err(asm_err)?;
+            a.mov(eax, dword_ptr(rsi))?;
+            a.add(eax, 1)?;
+            a.mov(dword_ptr(rsi), eax)?;
+            a.add(eax, edi)?;
+            a.ret()?;
         }
         Body::Sum(bias) => {
-            a.xor(eax, eax).map_err(asm_err)?;
+            a.xor(eax, eax)?;
             for w in words(func) {
                 match w.loc {
-                    Loc::Reg(i) => a.mov(r11, ARG64[i]).map_err(asm_err)?,
-                    Loc::Stack(k) => a.mov(r11, qword_ptr(rsp + 8 + 8 * k as i32)).map_err(asm_err)?,
+                    Loc::Reg(i) => a.mov(r11, ARG64[i])?,
+                    Loc::Stack(k) => a.mov(r11, qword_ptr(rsp + 8 + 8 * k as i32))?,
                 }
                 if !w.is_struct {
                     match (w.size, w.signed) {
-                        (1, true) => a.movsx(r11, r11b).map_err(asm_err)?,
-                        (1, false) => a.movzx(r11d, r11b).map_err(asm_err)?,
-                        (2, true) => a.movsx(r11, r11w).map_err(asm_err)?,
-                        (2, false) => a.movzx(r11d, r11w).map_err(asm_err)?,
-                        (3..=4, true) => a.movsxd(r11, r11d).map_err(asm_err)?,
-                        (3..=4, false) => a.mov(r11d, r11d).map_err(asm_err)?,
+                        (1, true) => a.movsx(r11, r11b)?,
+                        (1, false) => a.movzx(r11d, r11b)?,
+                        (2, true) => a.movsx(r11, r11w)?,
+                        (2, false) => a.movzx(r11d, r11w)?,
+                        (3..=4, true) => a.movsxd(r11, r11d)?,
+                        (3..=4, false) => a.mov(r11d, r11d)?,
                         _ => {}
                     }
                 }
-                a.add(rax, r11).map_err(asm_err)?;
+                a.add(rax, r11)?;
             }
             if bias != 0 {
-                a.mov(r11, bias).map_err(asm_err)?;
-                a.add(rax, r11).map_err(asm_err)?;
+                a.mov(r11, bias)?;
+                a.add(rax, r11)?;
             }
-            a.ret().map_err(asm_err)?;
+            a.ret()?;
         }
     }
-    a.assemble(ip).map_err(asm_err)
+    a.assemble(ip).map_err(CodegenError::from)
 }
 
 /// `u64 caller(const u64 *words, u64 target)`: loads the argument words of `func` into registers
@@ -154,27 +166,27 @@ pub fn caller(ip: u64, func: &FuncModel) -> R<Vec<u8>> {
     let ws = words(func);
     let nstack = ws.iter().filter(|w| matches!(w.loc, Loc::Stack(_))).count();
     let frame = (8 * nstack).div_ceil(16) * 16;
-    let mut a = CodeAssembler::new(64).map_err(asm_err)?;
-    a.push(rbp).map_err(asm_err)?;
-    a.mov(rbp, rsp).map_err(asm_err)?;
-    a.mov(r10, rdi).map_err(asm_err)?;
-    a.mov(r11, rsi).map_err(asm_err)?;
+    let mut a = CodeAssembler::new(64)?;
+    a.push(rbp)?;
+    a.mov(rbp, rsp)?;
+    a.mov(r10, rdi)?;
+    a.mov(r11, rsi)?;
     if frame > 0 {
-        a.sub(rsp, frame as i32).map_err(asm_err)?;
+        a.sub(rsp, frame as i32)?;
     }
     for (slot, w) in ws.iter().enumerate() {
         if let Loc::Stack(k) = w.loc {
-            a.mov(rax, qword_ptr(r10 + 8 * slot as i32)).map_err(asm_err)?;
-            a.mov(qword_ptr(rsp + 8 * k as i32), rax).map_err(asm_err)?;
+            a.mov(rax, qword_ptr(r10 + 8 * slot as i32))?;
+            a.mov(qword_ptr(rsp + 8 * k as i32), rax)?;
         }
     }
     for (slot, w) in ws.iter().enumerate() {
         if let Loc::Reg(i) = w.loc {
-            a.mov(ARG64[i], qword_ptr(r10 + 8 * slot as i32)).map_err(asm_err)?;
+            a.mov(ARG64[i], qword_ptr(r10 + 8 * slot as i32))?;
         }
     }
-    a.call(r11).map_err(asm_err)?;
-    a.leave().map_err(asm_err)?;
-    a.ret().map_err(asm_err)?;
-    a.assemble(ip).map_err(asm_err)
+    a.call(r11)?;
+    a.leave()?;
+    a.ret()?;
+    a.assemble(ip).map_err(CodegenError::from)
 }

@@ -5,15 +5,16 @@
 use super::codegen::{self, Body};
 use super::mem::CodeRegion;
 use super::protocol::{Piece, PieceKind, PlacedLine};
-use super::rt::{self, Frame, Observation, Runtime};
+use super::report::{AliasedArg, CookieMismatch, RunProblem, WasmChecked};
+pub use super::report::{CallResult, ExecReport};
+use super::rt::{self, Frame, Runtime};
 use fsession_core::api::{self, Answer, Request};
 use fsession_core::isa::{decode_program, Imm64Kind, Instr};
 use fsession_core::kernel::profile::{Mitigations, Profile};
-use fsession_core::scenario::{check, ArgValue, CheckReport, Scenario};
+use fsession_core::scenario::{check, ArgValue, CheckReport, Scenario, ScenarioError};
 use fsession_core::tramp::build::{spec_for, Placement};
 use fsession_core::tramp::listing::{listing, AsmSyntax};
 use fsession_core::tramp::{encode, Encoded};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Offsets of the pieces in the code region.
@@ -24,49 +25,6 @@ const OFF_BODY: usize = 1024;
 const OFF_STUB: usize = 2048;
 const OFF_TRAMP: usize = 4096;
 const REGION: usize = 4096 * 4;
-
-/// One call's outcome.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CallResult {
-    /// Argument words as passed.
-    pub words: Vec<u64>,
-    /// Return value.
-    pub ret: u64,
-}
-
-/// What happened on hardware.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ExecReport {
-    /// Scenario description.
-    pub description: String,
-    /// Profile used.
-    pub profile: String,
-    /// The traced function's prototype.
-    pub function: String,
-    /// Where the traced function (its patched entry) is.
-    pub func_addr: u64,
-    /// Where the trampoline is.
-    pub tramp_addr: u64,
-    /// Trampoline size in bytes (0 if the function is not traced).
-    pub tramp_len: usize,
-    /// The calls.
-    pub calls: Vec<CallResult>,
-    /// Every program run, in order.
-    pub observations: Vec<Observation>,
-    /// Map contents after the calls, as u64 words.
-    pub data: BTreeMap<String, Vec<u64>>,
-    /// (runs, misses) per program.
-    pub counters: BTreeMap<String, (u64, u64)>,
-    /// `__bpf_tramp_enter` / `__bpf_tramp_exit` calls.
-    pub tramp_calls: (u64, u64),
-    /// Everything that differs from the expectations or the model.
-    pub problems: Vec<String>,
-    /// The contract check found the violation the scenario expects, and hardware showed it.
-    pub expected_violation: Vec<String>,
-    /// What the cross-check against the wasm build compared (with `--via-wasm`).
-    #[serde(default)]
-    pub wasm: Option<String>,
-}
 
 /// Pieces of the region, for mapping a fault address.
 pub type Pieces = Vec<Piece>;
@@ -97,11 +55,109 @@ fn body_kind(s: &Scenario) -> Body {
     }
 }
 
+/// Why a scenario could not be built or run on this machine.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The scenario does not check.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A struct_ops trampoline has no traced function to patch.
+    #[error(
+        "a struct_ops trampoline is called through its ops table, not patched into a traced function: \
+         `show` and `oracle` cover it, native execution does not"
+    )]
+    StructOps,
+    /// The wasm build disagrees or could not answer.
+    #[error(transparent)]
+    CrossCheck(#[from] CrossCheckError),
+    /// The code region.
+    #[error(transparent)]
+    Memory(#[from] super::mem::MemError),
+    /// Generated code (shims, caller, body, stub).
+    #[error(transparent)]
+    Codegen(#[from] codegen::CodegenError),
+    /// A fixed program does not decode.
+    #[error("{program}: {error}")]
+    Decode {
+        /// The program.
+        program: String,
+        /// The decoder's error.
+        error: fsession_core::isa::DecodeError,
+    },
+    /// A map reference names no map.
+    #[error("{program}: insn {index}: map {map} does not exist")]
+    NoMap {
+        /// The program.
+        program: String,
+        /// The instruction.
+        index: usize,
+        /// The map index.
+        map: i32,
+    },
+    /// The interpreter refuses a program.
+    #[error("{program}: {error}")]
+    Load {
+        /// The program.
+        program: String,
+        /// The interpreter's error.
+        error: fsession_core::interp::VmError,
+    },
+    /// An attached program was not loaded (the model attached a program it rejected).
+    #[error("{program}: attached, but not loaded")]
+    NotLoaded {
+        /// The program.
+        program: String,
+    },
+    /// The trampoline does not encode.
+    #[error("trampoline: {0}")]
+    Encode(#[from] fsession_core::tramp::EncodeError),
+    /// The trampoline is larger than its place in the region.
+    #[error("the trampoline ({len} bytes) does not fit the code region")]
+    TooLarge {
+        /// Its length.
+        len: usize,
+    },
+    /// The listing's decoder disagrees with the encoder.
+    #[error("listing: {0}")]
+    Listing(#[from] fsession_core::tramp::listing::ListingError),
+    /// A call's argument is `any`.
+    #[error("call {call}: argument {arg} cannot be 'any'")]
+    AnyArgument {
+        /// The call.
+        call: usize,
+        /// The argument.
+        arg: usize,
+    },
+    /// A call gives another number of argument words than the prototype has.
+    #[error("call {call}: {given} argument words given, {prototype} has {want}")]
+    ArgumentWords {
+        /// The call.
+        call: usize,
+        /// Words given.
+        given: usize,
+        /// The prototype.
+        prototype: String,
+        /// Words it has.
+        want: usize,
+    },
+    /// The runtime was not installed (run without build).
+    #[error("the runtime is not installed: build the scenario first")]
+    NoRuntime,
+}
+
 /// Relocates `lddw` of map values to real addresses (what the kernel's verifier does with map
 /// fds) so the interpreter sees plain 64-bit immediates.
-fn relocate(insns: &[fsession_core::isa::Insn], maps: &[Box<[u8]>]) -> Result<Vec<fsession_core::isa::Insn>, String> {
+fn relocate(
+    program: &str,
+    insns: &[fsession_core::isa::Insn],
+    maps: &[Box<[u8]>],
+) -> Result<Vec<fsession_core::isa::Insn>, ExecError> {
     let mut out = insns.to_vec();
-    for (i, ins) in decode_program(insns).map_err(|e| e.to_string())? {
+    let decoded = decode_program(insns).map_err(|error| ExecError::Decode {
+        program: program.to_string(),
+        error,
+    })?;
+    for (i, ins) in decoded {
         if let Instr::LdImm64 {
             kind: Imm64Kind::MapValue | Imm64Kind::MapIdxValue,
             imm,
@@ -109,9 +165,14 @@ fn relocate(insns: &[fsession_core::isa::Insn], maps: &[Box<[u8]>]) -> Result<Ve
             ..
         } = ins
         {
-            let m = maps
-                .get(imm as usize)
-                .ok_or(format!("insn {i}: map {imm} does not exist"))?;
+            let m = usize::try_from(imm)
+                .ok()
+                .and_then(|k| maps.get(k))
+                .ok_or_else(|| ExecError::NoMap {
+                    program: program.to_string(),
+                    index: i,
+                    map: imm,
+                })?;
             let addr = m.as_ptr() as u64 + imm2 as u64;
             out[i].src = 0;
             out[i].imm = addr as u32 as i32;
@@ -125,12 +186,18 @@ fn relocate(insns: &[fsession_core::isa::Insn], maps: &[Box<[u8]>]) -> Result<Ve
 #[derive(Debug, thiserror::Error)]
 pub enum CrossCheckError {
     /// The native build could not answer.
-    #[error("{what}: {message}")]
+    #[error("{what}: {error}")]
     Native {
         /// What was asked.
         what: &'static str,
         /// The native answer's error.
-        message: String,
+        error: api::ApiError,
+    },
+    /// The build answered another kind of answer than was asked for.
+    #[error("the {what} request got another kind of answer")]
+    OtherAnswer {
+        /// What was asked.
+        what: &'static str,
     },
     /// The wasm build could not answer.
     #[error(transparent)]
@@ -149,10 +216,10 @@ pub enum CrossCheckError {
 /// equal. Returns the native answer.
 fn same_answer(w: &mut super::wasm::WasmCore, req: &Request, what: &'static str) -> Result<Answer, CrossCheckError> {
     let native = api::answer(req);
-    if let Answer::Error { message } = &native {
+    if let Answer::Error { error } = &native {
         return Err(CrossCheckError::Native {
             what,
-            message: message.clone(),
+            error: error.clone(),
         });
     }
     let wasm = w.ask(req)?;
@@ -220,180 +287,188 @@ fn wasm_fixups(w: &mut super::wasm::WasmCore, text: &str, profile: &Profile) -> 
     Ok(fixed)
 }
 
-/// Builds the code region and the runtime for a scenario. With `wasm`, the fixups and the
-/// trampoline bytes also come from the wasm build, must equal the native ones, and the wasm
-/// bytes are the ones executed.
-pub fn build(s: &Scenario, text: &str, profile: &Profile) -> Result<World, String> {
+/// Builds the code region and the runtime for a scenario.
+pub fn build(s: &Scenario, text: &str, profile: &Profile) -> Result<World, ExecError> {
     build_with(s, text, profile, None).map(|(w, _)| w)
 }
 
-/// [`build`], optionally cross-checked against the wasm build; returns what the check compared.
-pub fn build_with(
-    s: &Scenario,
-    text: &str,
-    profile: &Profile,
-    mut wasm: Option<&mut super::wasm::WasmCore>,
-) -> Result<(World, Option<String>), String> {
-    let report = check(s, text, profile).map_err(|e| e.to_string())?;
-    if report.trampoline.flags & fsession_core::kernel::link::flags::INDIRECT != 0 {
-        return Err(
-            "a struct_ops trampoline is called through its ops table, not patched into a traced function: \
-             `show` and `oracle` cover it, native execution does not"
-                .into(),
-        );
-    }
-    let mut wasm_note = None;
-    let fixed_checked = match wasm.as_deref_mut() {
-        Some(w) => Some(wasm_fixups(w, text, profile).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let mut region = CodeRegion::new(REGION)?;
-    let base = region.addr();
-    let shim_at = |k: usize| base + (OFF_SHIMS + k * SHIM_SIZE) as u64;
-    let shims: [(&str, u64); 5] = [
+/// The Rust functions the generated code calls, each through a realigning shim, in shim order.
+fn shim_targets() -> [(&'static str, u64); 5] {
+    [
         ("prog_enter", rt::prog_enter as *const () as u64),
         ("prog_exit", rt::prog_exit as *const () as u64),
         ("tramp_enter", rt::tramp_enter as *const () as u64),
         ("tramp_exit", rt::tramp_exit as *const () as u64),
         ("interp_entry", rt::interp_entry as *const () as u64),
-    ];
-    let mut pieces: Pieces = vec![];
-    for (k, (name, target)) in shims.iter().enumerate() {
-        let code = codegen::shim(shim_at(k), *target)?;
-        region.write(OFF_SHIMS + k * SHIM_SIZE, &code)?;
-        pieces.push(Piece {
-            kind: PieceKind::Shim {
-                target: name.to_string(),
-            },
-            start: shim_at(k),
-            end: shim_at(k) + code.len() as u64,
-        });
+    ]
+}
+
+/// The code region being filled, with the pieces written so far.
+struct Builder {
+    region: CodeRegion,
+    pieces: Pieces,
+}
+
+impl Builder {
+    fn addr(&self, off: usize) -> u64 {
+        self.region.addr() + off as u64
     }
-    let caller = base + OFF_CALLER as u64;
-    let code = codegen::caller(caller, &report.function)?;
-    region.write(OFF_CALLER, &code)?;
-    pieces.push(Piece {
-        kind: PieceKind::ArgumentCaller,
-        start: caller,
-        end: caller + code.len() as u64,
-    });
-    let body = base + OFF_BODY as u64;
-    let code = codegen::body(body, &report.function, body_kind(s))?;
-    region.write(OFF_BODY, &code)?;
-    pieces.push(Piece {
-        kind: PieceKind::TracedBody {
+
+    fn shim(&self, k: usize) -> u64 {
+        self.addr(OFF_SHIMS + k * SHIM_SIZE)
+    }
+
+    /// Writes `code` at `off` as the piece `kind`.
+    fn put(&mut self, off: usize, code: &[u8], kind: PieceKind) -> Result<(), ExecError> {
+        self.region.write(off, code)?;
+        let start = self.addr(off);
+        self.pieces.push(Piece {
+            kind,
+            start,
+            end: start + code.len() as u64,
+        });
+        Ok(())
+    }
+
+    /// The shims, the argument caller and the traced function's body.
+    fn write_fixed_code(&mut self, s: &Scenario, report: &CheckReport) -> Result<(), ExecError> {
+        for (k, (name, target)) in shim_targets().iter().enumerate() {
+            let code = codegen::shim(self.shim(k), *target)?;
+            let kind = PieceKind::Shim {
+                target: name.to_string(),
+            };
+            self.put(OFF_SHIMS + k * SHIM_SIZE, &code, kind)?;
+        }
+        let code = codegen::caller(self.addr(OFF_CALLER), &report.function)?;
+        self.put(OFF_CALLER, &code, PieceKind::ArgumentCaller)?;
+        let code = codegen::body(self.addr(OFF_BODY), &report.function, body_kind(s))?;
+        let kind = PieceKind::TracedBody {
             function: report.function.name.clone(),
-        },
-        start: body,
-        end: body + code.len() as u64,
-    });
-    let stub = base + OFF_STUB as u64;
-    // Maps and programs.
-    let maps: Vec<Box<[u8]>> = s
-        .maps
-        .iter()
-        .map(|m| vec![0u8; m.value_size as usize].into_boxed_slice())
-        .collect();
-    let mut progs = vec![];
-    let mut ids = vec![];
-    let mut index_of = BTreeMap::new();
+        };
+        self.put(OFF_BODY, &code, kind)
+    }
+}
+
+/// The programs the verifier accepted, relocated and prepared for the interpreter, with the
+/// `struct bpf_prog` stand-ins and the scenario index of each.
+struct Loaded {
+    progs: Vec<rt::ProgRt>,
+    #[allow(clippy::vec_box)]
+    ids: Vec<Box<u64>>,
+    index_of: BTreeMap<usize, usize>,
+}
+
+fn load_programs(report: &CheckReport, maps: &[Box<[u8]>]) -> Result<Loaded, ExecError> {
+    let mut l = Loaded {
+        progs: vec![],
+        ids: vec![],
+        index_of: BTreeMap::new(),
+    };
     for (i, p) in report.programs.iter().enumerate() {
         if let (Some(f), Some(Ok(v))) = (&p.fixed, &p.verified) {
-            let insns = relocate(&f.insns, &maps)?;
-            index_of.insert(i, progs.len());
-            ids.push(Box::new(progs.len() as u64));
-            progs.push(rt::prog(&p.name, insns, v.call_session_cookie)?);
+            let insns = relocate(&p.name, &f.insns, maps)?;
+            l.index_of.insert(i, l.progs.len());
+            l.ids.push(Box::new(l.progs.len() as u64));
+            let prog = rt::prog(&p.name, insns, v.call_session_cookie).map_err(|error| ExecError::Load {
+                program: p.name.clone(),
+                error,
+            })?;
+            l.progs.push(prog);
         }
     }
-    let tramp = base + OFF_TRAMP as u64;
-    let mut encoded = None;
-    let mut listing_lines = vec![];
-    if report.trampoline.is_empty() {
-        // Not traced: the entry is a 5-byte nop, as ftrace leaves an unpatched site.
-        let mut code = vec![0x0f, 0x1f, 0x44, 0x00, 0x00, 0xff, 0x25, 0, 0, 0, 0];
-        code.extend_from_slice(&body.to_le_bytes());
-        region.write(OFF_STUB, &code)?;
-        pieces.push(Piece {
-            kind: PieceKind::PatchedEntry { traced: false },
-            start: stub,
-            end: stub + code.len() as u64,
-        });
-    } else {
-        let mut place = Placement {
-            image: tramp,
-            func: stub,
-            im: base + REGION as u64 - 64,
-            ..Default::default()
-        };
-        place.symbols.tramp_enter = shim_at(2);
-        place.symbols.tramp_exit = shim_at(3);
-        let mut spec = spec_for(&report, &place);
-        // Native execution: a plain `ret`, no ENDBR, no call-depth bytes (reference §2.11).
-        spec.mitigations = Mitigations::default();
-        for list in [&mut spec.fentry, &mut spec.fexit, &mut spec.fmod_ret] {
-            for pi in list.iter_mut() {
-                let sidx = report
-                    .programs
-                    .iter()
-                    .position(|p| p.name == pi.name)
-                    .ok_or("program vanished")?;
-                let r = *index_of.get(&sidx).ok_or("attached program was not loaded")?;
-                pi.prog = &*ids[r] as *const u64 as u64;
-                pi.bpf_func = shim_at(4);
-                pi.insns = Some(progs[r].insns.as_ptr() as u64);
-                pi.enter = shim_at(0);
-                pi.exit = shim_at(1);
-            }
-        }
-        let enc = encode(&spec).map_err(|e| format!("trampoline: {e}"))?;
-        if OFF_TRAMP + enc.bytes.len() > REGION - 64 {
-            return Err("the trampoline does not fit the code region".into());
-        }
-        let mut bytes = enc.bytes.clone();
-        if let Some(w) = wasm {
-            let wb = match same_answer(
-                w,
-                &Request::Encode { spec: spec.clone() },
-                "trampoline bytes, frame and invocations",
-            )
-            .map_err(|e| e.to_string())?
-            {
-                Answer::Encode(a) => a.bytes,
-                _ => return Err("the encode request got another answer".into()),
+    Ok(l)
+}
+
+/// The trampoline's spec at its place in the region, each program entry pointing at the
+/// runtime's shims and its loaded program.
+fn trampoline_spec(
+    b: &Builder,
+    report: &CheckReport,
+    l: &Loaded,
+) -> Result<fsession_core::tramp::TrampolineSpec, ExecError> {
+    let mut place = Placement {
+        image: b.addr(OFF_TRAMP),
+        func: b.addr(OFF_STUB),
+        im: b.addr(REGION - 64),
+        ..Default::default()
+    };
+    place.symbols.tramp_enter = b.shim(2);
+    place.symbols.tramp_exit = b.shim(3);
+    let mut spec = spec_for(report, &place);
+    // Native execution: a plain `ret`, no ENDBR, no call-depth bytes (reference §2.11).
+    spec.mitigations = Mitigations::default();
+    for list in [&mut spec.fentry, &mut spec.fexit, &mut spec.fmod_ret] {
+        for pi in list.iter_mut() {
+            let not_loaded = || ExecError::NotLoaded {
+                program: pi.name.clone(),
             };
-            wasm_note = Some(format!(
-                "wasm build: fixups of {} programs, every rendered listing, program, explanation and the Markdown, the frame layout and all {} trampoline bytes identical; executing the wasm build's bytes",
-                fixed_checked.unwrap_or(0),
-                wb.len()
-            ));
-            bytes = wb;
+            let sidx = report
+                .programs
+                .iter()
+                .position(|p| p.name == pi.name)
+                .ok_or_else(not_loaded)?;
+            let r = *l.index_of.get(&sidx).ok_or_else(not_loaded)?;
+            pi.prog = &*l.ids[r] as *const u64 as u64;
+            pi.bpf_func = b.shim(4);
+            pi.insns = Some(l.progs[r].insns.as_ptr() as u64);
+            pi.enter = b.shim(0);
+            pi.exit = b.shim(1);
         }
-        region.write(OFF_TRAMP, &bytes)?;
-        pieces.push(Piece {
-            kind: PieceKind::Trampoline,
-            start: tramp,
-            end: tramp + enc.bytes.len() as u64,
-        });
-        let code = codegen::stub(stub, tramp, enc.jmp_mode, body)?;
-        region.write(OFF_STUB, &code)?;
-        pieces.push(Piece {
-            kind: PieceKind::PatchedEntry { traced: true },
-            start: stub,
-            end: stub + code.len() as u64,
-        });
-        for l in listing(&enc, tramp, AsmSyntax::Intel)? {
-            listing_lines.push(PlacedLine {
-                addr: tramp + l.offset as u64,
-                offset: l.offset,
-                text: l.text,
-                role: l.role,
-            });
-        }
-        encoded = Some(enc);
     }
-    region.make_executable()?;
-    let layout = encoded.as_ref().map(|e| e.layout.clone());
-    let frame = match &layout {
+    Ok(spec)
+}
+
+/// The trampoline bytes to execute: the native encoding, or with `wasm` the wasm build's, which
+/// must equal it (frame and invocations too).
+fn trampoline_bytes(
+    spec: &fsession_core::tramp::TrampolineSpec,
+    enc: &Encoded,
+    wasm: Option<&mut super::wasm::WasmCore>,
+) -> Result<(Vec<u8>, bool), ExecError> {
+    let Some(w) = wasm else {
+        return Ok((enc.bytes.clone(), false));
+    };
+    let what = "trampoline bytes, frame and invocations";
+    match same_answer(w, &Request::Encode { spec: spec.clone() }, what)? {
+        Answer::Encode(a) => Ok((a.bytes, true)),
+        _ => Err(CrossCheckError::OtherAnswer { what }.into()),
+    }
+}
+
+/// Writes the trampoline and the patched entry that calls it; returns the encoding, its listing
+/// at its address and how many bytes came from the wasm build.
+fn write_trampoline(
+    b: &mut Builder,
+    report: &CheckReport,
+    l: &Loaded,
+    wasm: Option<&mut super::wasm::WasmCore>,
+) -> Result<(Encoded, Vec<PlacedLine>, Option<usize>), ExecError> {
+    let spec = trampoline_spec(b, report, l)?;
+    let enc = encode(&spec)?;
+    if OFF_TRAMP + enc.bytes.len() > REGION - 64 {
+        return Err(ExecError::TooLarge { len: enc.bytes.len() });
+    }
+    let (bytes, from_wasm) = trampoline_bytes(&spec, &enc, wasm)?;
+    b.put(OFF_TRAMP, &bytes, PieceKind::Trampoline)?;
+    let (stub, tramp) = (b.addr(OFF_STUB), b.addr(OFF_TRAMP));
+    let code = codegen::stub(stub, tramp, enc.jmp_mode, b.addr(OFF_BODY))?;
+    b.put(OFF_STUB, &code, PieceKind::PatchedEntry { traced: true })?;
+    let placed = listing(&enc, tramp, AsmSyntax::Intel)?
+        .into_iter()
+        .map(|l| PlacedLine {
+            addr: tramp + l.offset as u64,
+            offset: l.offset,
+            text: l.text,
+            role: l.role,
+        })
+        .collect();
+    let wasm_bytes = from_wasm.then_some(bytes.len());
+    Ok((enc, placed, wasm_bytes))
+}
+
+/// The frame geometry the runtime lets programs touch.
+fn frame_of(encoded: Option<&Encoded>) -> Frame {
+    match encoded.map(|e| &e.layout) {
         Some(l) => Frame {
             regs_off: l.regs_off,
             low_off: l.cookie_off,
@@ -406,10 +481,14 @@ pub fn build_with(
             nr_regs: 0,
             has_retval: false,
         },
-    };
+    }
+}
+
+/// Installs the runtime the generated code calls into.
+fn install_runtime(report: &CheckReport, l: Loaded, maps: Vec<Box<[u8]>>, frame: Frame) {
     rt::install(Runtime {
-        progs,
-        ids,
+        progs: l.progs,
+        ids: l.ids,
         bss: maps
             .into_iter()
             .next()
@@ -426,61 +505,95 @@ pub fn build_with(
         stacks: vec![],
         reentry: None,
     });
+}
+
+/// [`build`], optionally cross-checked against the wasm build (`wasm`: the fixups, every rendered
+/// view and the trampoline bytes must equal the native ones, and the wasm bytes are the ones
+/// executed); returns what the cross-check compared.
+pub fn build_with(
+    s: &Scenario,
+    text: &str,
+    profile: &Profile,
+    mut wasm: Option<&mut super::wasm::WasmCore>,
+) -> Result<(World, Option<WasmChecked>), ExecError> {
+    let report = check(s, text, profile)?;
+    if report.trampoline.flags & fsession_core::kernel::link::flags::INDIRECT != 0 {
+        return Err(ExecError::StructOps);
+    }
+    let fixed_checked = match wasm.as_deref_mut() {
+        Some(w) => Some(wasm_fixups(w, text, profile)?),
+        None => None,
+    };
+    let mut b = Builder {
+        region: CodeRegion::new(REGION)?,
+        pieces: vec![],
+    };
+    b.write_fixed_code(s, &report)?;
+    let maps: Vec<Box<[u8]>> = s
+        .maps
+        .iter()
+        .map(|m| vec![0u8; m.value_size as usize].into_boxed_slice())
+        .collect();
+    let loaded = load_programs(&report, &maps)?;
+    let (encoded, placed, wasm_bytes) = if report.trampoline.is_empty() {
+        // Not traced: the entry is a 5-byte nop, as ftrace leaves an unpatched site.
+        let mut code = vec![0x0f, 0x1f, 0x44, 0x00, 0x00, 0xff, 0x25, 0, 0, 0, 0];
+        code.extend_from_slice(&b.addr(OFF_BODY).to_le_bytes());
+        b.put(OFF_STUB, &code, PieceKind::PatchedEntry { traced: false })?;
+        (None, vec![], None)
+    } else {
+        let (enc, placed, n) = write_trampoline(&mut b, &report, &loaded, wasm)?;
+        (Some(enc), placed, n)
+    };
+    b.region.make_executable()?;
+    install_runtime(&report, loaded, maps, frame_of(encoded.as_ref()));
+    let (stub, caller) = (b.addr(OFF_STUB), b.addr(OFF_CALLER));
     if s.function.reentry.is_some() {
         let words = vec![0u64; report.function.nr_regs()];
         rt::with(|r| r.reentry = Some((caller, stub, words)));
     }
-    if wasm_note.is_none() {
-        if let Some(n) = fixed_checked {
-            wasm_note = Some(format!("wasm build: fixups of {n} programs identical (no trampoline)"));
-        }
-    }
-    Ok((
-        World {
-            region,
-            report,
-            encoded,
-            pieces,
-            listing: listing_lines,
-            stub,
-            caller,
-        },
-        wasm_note,
-    ))
+    let checked = fixed_checked.map(|fixed_programs| WasmChecked {
+        fixed_programs,
+        trampoline_bytes: wasm_bytes,
+    });
+    let world = World {
+        region: b.region,
+        report,
+        encoded,
+        pieces: b.pieces,
+        listing: placed,
+        stub,
+        caller,
+    };
+    Ok((world, checked))
 }
 
-fn words_of(s: &Scenario, call: usize, func: u64, data: u64) -> Result<Vec<u64>, String> {
+/// The argument words of call `call`.
+fn words_of(s: &Scenario, call: usize, func: u64, data: u64) -> Result<Vec<u64>, ExecError> {
     let mut w = vec![];
-    for (i, a) in s.calls[call].args.iter().enumerate() {
+    for (arg, a) in s.calls[call].args.iter().enumerate() {
         match a {
-            ArgValue::Scalar(v) => w.push(
-                v.resolve(func, data)?
-                    .ok_or(format!("call {call}: argument {i} cannot be 'any'"))?,
-            ),
-            ArgValue::Words(vs) => {
-                for v in vs {
-                    w.push(v.resolve(func, data)?.unwrap_or(0));
-                }
-            }
+            ArgValue::Scalar(v) => w.push(v.resolve(func, data).ok_or(ExecError::AnyArgument { call, arg })?),
+            ArgValue::Words(vs) => w.extend(vs.iter().map(|v| v.resolve(func, data).unwrap_or(0))),
         }
     }
     Ok(w)
 }
 
-/// Makes the scenario's calls and evaluates everything.
-pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, String> {
+/// Makes the scenario's calls through the argument caller.
+fn make_calls(s: &Scenario, world: &World, data_base: u64) -> Result<Vec<CallResult>, ExecError> {
     let func = &world.report.function;
+    let want = func.nr_regs();
     let mut calls = vec![];
-    let want_words: usize = func.nr_regs();
-    let data_base = rt::with(|rt| rt.bss.as_ptr() as u64);
     for c in 0..s.calls.len() {
         let words = words_of(s, c, world.stub, data_base)?;
-        if words.len() != want_words {
-            return Err(format!(
-                "call {c}: {} argument words given, {} has {want_words}",
-                words.len(),
-                func.prototype()
-            ));
+        if words.len() != want {
+            return Err(ExecError::ArgumentWords {
+                call: c,
+                given: words.len(),
+                prototype: func.prototype(),
+                want,
+            });
         }
         rt::with(|rt| rt.call = c);
         // SAFETY: `caller` is code generated for exactly this prototype; it loads the words into
@@ -490,155 +603,191 @@ pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, String> {
         let ret = f(words.as_ptr(), world.stub);
         calls.push(CallResult { words, ret });
     }
-    let rt = rt::take().ok_or("runtime missing")?;
-    let mut problems = vec![];
-    let mut expected_violation = vec![];
-    let ret_mask = match func.ret_size {
+    Ok(calls)
+}
+
+/// Each call's return value against the scenario's, at the return type's width.
+fn check_returns(s: &Scenario, world: &World, calls: &[CallResult], data_base: u64, problems: &mut Vec<RunProblem>) {
+    let ret_mask = match world.report.function.ret_size {
         0 => 0,
         n if n >= 8 => u64::MAX,
         n => (1u64 << (8 * n)) - 1,
     };
-    for (c, (spec, res)) in s.calls.iter().zip(&calls).enumerate() {
-        if let Some(want) = &spec.ret {
-            if let Some(w) = want.resolve(world.stub, data_base)? {
-                if (res.ret & ret_mask) != (w & ret_mask) {
-                    problems.push(format!("call {c}: returned {:#x}, expected {w:#x}", res.ret & ret_mask));
-                }
-            }
+    for (c, (spec, res)) in s.calls.iter().zip(calls).enumerate() {
+        let Some(w) = spec.ret.and_then(|want| want.resolve(world.stub, data_base)) else {
+            continue;
+        };
+        if (res.ret & ret_mask) != (w & ret_mask) {
+            problems.push(RunProblem::Returned {
+                call: c,
+                got: res.ret & ret_mask,
+                want: w,
+            });
         }
     }
-    // Map contents.
+}
+
+/// The first map's words, against the scenario's expectations.
+fn check_data(
+    s: &Scenario,
+    world: &World,
+    bss: &[u8],
+    data_base: u64,
+    problems: &mut Vec<RunProblem>,
+) -> BTreeMap<String, Vec<u64>> {
     let mut data = BTreeMap::new();
-    if let Some(m) = s.maps.first() {
-        let words: Vec<u64> = rt
-            .bss
-            .chunks(8)
-            .map(|c| {
-                let mut b = [0u8; 8];
-                b[..c.len()].copy_from_slice(c);
-                u64::from_le_bytes(b)
-            })
-            .collect();
-        if let Some(want) = s.expect.data.get(&m.name) {
-            for (k, v) in want.iter().enumerate() {
-                if let Some(w) = v.resolve(world.stub, data_base)? {
-                    let got = words.get(k).copied();
-                    if got != Some(w) {
-                        problems.push(format!(
-                            "{}[{}] (offset {}) = {}, expected {w:#x}",
-                            m.name,
-                            k,
-                            8 * k,
-                            got.map(|g| format!("{g:#x}")).unwrap_or("missing".into())
-                        ));
-                    }
-                }
+    let Some(m) = s.maps.first() else {
+        return data;
+    };
+    let words: Vec<u64> = bss
+        .chunks(8)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(b)
+        })
+        .collect();
+    for (index, v) in s.expect.data.get(&m.name).into_iter().flatten().enumerate() {
+        if let Some(want) = v.resolve(world.stub, data_base) {
+            let got = words.get(index).copied();
+            if got != Some(want) {
+                problems.push(RunProblem::Data {
+                    map: m.name.clone(),
+                    index,
+                    got,
+                    want,
+                });
             }
         }
-        data.insert(m.name.clone(), words);
     }
+    data.insert(m.name.clone(), words);
+    data
+}
+
+/// Run and miss counters, enter/exit balance and the programs' own errors.
+fn check_runtime(s: &Scenario, rt: &Runtime, problems: &mut Vec<RunProblem>) -> BTreeMap<String, (u64, u64)> {
     let counters: BTreeMap<String, (u64, u64)> =
         rt.progs.iter().map(|p| (p.name.clone(), (p.runs, p.misses))).collect();
     for (name, want) in &s.expect.counters {
         let (runs, misses) = counters.get(name).copied().unwrap_or((0, 0));
         if want.runs.is_some_and(|r| r != runs) || want.misses.is_some_and(|m| m != misses) {
-            problems.push(format!(
-                "{name}: ran {runs} times with {misses} misses, expected runs {:?} misses {:?}",
-                want.runs, want.misses
-            ));
+            problems.push(RunProblem::Counters {
+                prog: name.clone(),
+                runs,
+                misses,
+                want_runs: want.runs,
+                want_misses: want.misses,
+            });
         }
     }
     if rt.tramp_enters != rt.tramp_exits {
-        problems.push(format!(
-            "__bpf_tramp_enter called {} times, __bpf_tramp_exit {}",
-            rt.tramp_enters, rt.tramp_exits
-        ));
+        problems.push(RunProblem::TrampUnbalanced {
+            enters: rt.tramp_enters,
+            exits: rt.tramp_exits,
+        });
     }
-    for p in &rt.progs {
-        if p.active != 0 {
-            problems.push(format!(
-                "{}: recursion counter is {} after the calls (enter/exit unbalanced)",
-                p.name, p.active
-            ));
-        }
+    for p in rt.progs.iter().filter(|p| p.active != 0) {
+        problems.push(RunProblem::Recursion {
+            prog: p.name.clone(),
+            active: p.active,
+        });
     }
     for o in &rt.observations {
-        if let Err(e) = &o.r0 {
-            problems.push(format!("call {}: {} failed: {e}", o.call, o.prog));
+        if let Err(error) = &o.r0 {
+            problems.push(RunProblem::ProgramFailed {
+                call: o.call,
+                prog: o.prog.clone(),
+                error: error.clone(),
+            });
         }
     }
-    // The model's predictions: each run sees the ctx[-1] the model computed, and cookie users
-    // get the slot the model reserved.
-    if let Some(enc) = &world.encoded {
-        for (c, call) in calls.iter().enumerate() {
-            let mut next = 0usize;
-            for o in rt.observations.iter().filter(|o| o.call == c) {
-                let Some(k) = enc.invocations[next..].iter().position(|i| i.prog == o.prog) else {
-                    problems.push(format!(
-                        "call {c}: {} ran, but the model has no further invocation of it",
-                        o.prog
-                    ));
-                    continue;
-                };
-                let inv = &enc.invocations[next + k];
-                next += k + 1;
-                let pass = inv.pass;
-                if o.func_meta != inv.func_meta {
-                    problems.push(format!(
-                        "call {c}: {} ({pass}) saw ctx[-1] = {:#x}, the model predicts {:#x}",
-                        o.prog, o.func_meta, inv.func_meta
-                    ));
-                }
-                if let Some(ptr) = o.cookie_ptr {
-                    let l = &enc.layout;
-                    let intended = inv.cookie_index.filter(|&i| i > 0).map(|i| o.ctx - 8 * i);
-                    if Some(ptr) != intended {
-                        let slot = l
-                            .slot_at((ptr as i64 - (o.ctx as i64 + l.regs_off as i64)) as i32)
-                            .map(|s| s.name.clone())
-                            .unwrap_or("outside the frame".into());
-                        let mut msg = format!(
-                            "call {c}: {} ({pass}): bpf_session_cookie() returned {ptr:#x} = ctx - {} ({slot}); {}",
-                            o.prog,
-                            o.ctx - ptr,
-                            match intended {
-                                Some(i) => format!("the model's cookie slot is {i:#x}"),
-                                None => "the trampoline reserved no cookie slot".into(),
-                            }
-                        );
-                        if ptr == o.ctx {
-                            let before = call.words.first().copied().unwrap_or(0);
-                            let after: Vec<String> = rt
-                                .observations
-                                .iter()
-                                .filter(|x| x.call == c)
-                                .map(|x| format!("{:#x}", x.args.first().copied().unwrap_or(0)))
-                                .collect();
-                            msg.push_str(&format!(
-                                ": the cookie pointer is ctx, so writing the cookie overwrote argument 1 (passed {before:#x}; seen by successive programs as {})",
-                                after.join(", ")
-                            ));
-                        }
-                        if s.expect.contract_violation {
-                            expected_violation.push(msg);
-                        } else {
-                            problems.push(msg);
-                        }
-                    }
-                }
+    counters
+}
+
+/// The model's predictions: each run sees the ctx[-1] the model computed, and cookie users get
+/// the slot the model reserved. Returns the cookie mismatches (a contract violation).
+fn check_predictions(
+    enc: &Encoded,
+    calls: &[CallResult],
+    rt: &Runtime,
+    problems: &mut Vec<RunProblem>,
+) -> Vec<CookieMismatch> {
+    let mut mismatches = vec![];
+    for (c, call) in calls.iter().enumerate() {
+        let runs: Vec<&rt::Observation> = rt.observations.iter().filter(|o| o.call == c).collect();
+        let mut next = 0usize;
+        for o in &runs {
+            let Some(k) = enc.invocations[next..].iter().position(|i| i.prog == o.prog) else {
+                problems.push(RunProblem::NotInvoked {
+                    call: c,
+                    prog: o.prog.clone(),
+                });
+                continue;
+            };
+            let inv = &enc.invocations[next + k];
+            next += k + 1;
+            if o.func_meta != inv.func_meta {
+                problems.push(RunProblem::FuncMeta {
+                    call: c,
+                    prog: o.prog.clone(),
+                    pass: inv.pass,
+                    seen: o.func_meta,
+                    predicted: inv.func_meta,
+                });
             }
-        }
-        if s.expect.contract_violation && expected_violation.is_empty() {
-            problems.push(
-                "the scenario expects a contract violation, but every program got its cookie slot on hardware".into(),
-            );
+            let Some(ptr) = o.cookie_ptr else { continue };
+            let l = &enc.layout;
+            let intended = inv.cookie_index.filter(|&i| i > 0).map(|i| o.ctx - 8 * i);
+            if Some(ptr) == intended {
+                continue;
+            }
+            let slot = l
+                .slot_at((ptr as i64 - (o.ctx as i64 + l.regs_off as i64)) as i32)
+                .map(|s| s.name.clone());
+            let aliased_arg1 = (ptr == o.ctx).then(|| AliasedArg {
+                passed: call.words.first().copied().unwrap_or(0),
+                seen: runs.iter().map(|x| x.args.first().copied().unwrap_or(0)).collect(),
+            });
+            mismatches.push(CookieMismatch {
+                call: c,
+                prog: o.prog.clone(),
+                pass: inv.pass,
+                ptr,
+                below_ctx: o.ctx - ptr,
+                slot,
+                intended,
+                aliased_arg1,
+            });
         }
     }
-    problems.extend(world.report.problems.iter().map(ToString::to_string));
+    mismatches
+}
+
+/// Makes the scenario's calls and evaluates everything.
+pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, ExecError> {
+    let data_base = rt::with(|rt| rt.bss.as_ptr() as u64);
+    let calls = make_calls(s, world, data_base)?;
+    let rt = rt::take().ok_or(ExecError::NoRuntime)?;
+    let mut problems = vec![];
+    check_returns(s, world, &calls, data_base, &mut problems);
+    let data = check_data(s, world, &rt.bss, data_base, &mut problems);
+    let counters = check_runtime(s, &rt, &mut problems);
+    let mut expected_violation = vec![];
+    if let Some(enc) = &world.encoded {
+        let mismatches = check_predictions(enc, &calls, &rt, &mut problems);
+        if !s.expect.contract_violation {
+            problems.extend(mismatches.into_iter().map(RunProblem::Cookie));
+        } else if mismatches.is_empty() {
+            problems.push(RunProblem::NoViolation);
+        } else {
+            expected_violation = mismatches;
+        }
+    }
+    problems.extend(world.report.problems.iter().cloned().map(RunProblem::Model));
     Ok(ExecReport {
         description: s.description.clone(),
         profile: world.report.profile.name.clone(),
-        function: func.prototype(),
+        function: world.report.function.prototype(),
         func_addr: world.stub,
         tramp_addr: world.region.addr() + OFF_TRAMP as u64,
         tramp_len: world.encoded.as_ref().map(|e| e.bytes.len()).unwrap_or(0),

@@ -3,6 +3,35 @@
 
 use std::ptr::NonNull;
 
+/// Why the code region could not be made or filled.
+#[derive(Debug, thiserror::Error)]
+pub enum MemError {
+    /// `mmap` failed.
+    #[error("mmap of {len} bytes failed: {source}")]
+    Map {
+        /// The length asked for.
+        len: usize,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A write after the region became executable.
+    #[error("the code region is already executable")]
+    Executable,
+    /// Code that does not fit.
+    #[error("code of {len} bytes at offset {off} does not fit the {region}-byte region")]
+    DoesNotFit {
+        /// Its length.
+        len: usize,
+        /// Where it was to go.
+        off: usize,
+        /// The region's length.
+        region: usize,
+    },
+    /// `mprotect` failed.
+    #[error("mprotect failed: {0}")]
+    Protect(std::io::Error),
+}
+
 /// An anonymous mapping that holds generated code.
 pub struct CodeRegion {
     base: NonNull<u8>,
@@ -12,7 +41,7 @@ pub struct CodeRegion {
 
 impl CodeRegion {
     /// Maps `len` bytes read+write.
-    pub fn new(len: usize) -> Result<CodeRegion, String> {
+    pub fn new(len: usize) -> Result<CodeRegion, MemError> {
         let len = len.div_ceil(4096) * 4096;
         // SAFETY: an anonymous private mapping with no fixed address; checked for MAP_FAILED.
         let p = unsafe {
@@ -25,13 +54,11 @@ impl CodeRegion {
                 0,
             )
         };
+        let failed = |source| MemError::Map { len, source };
         if p == libc::MAP_FAILED {
-            return Err(format!(
-                "mmap of {len} bytes failed: {}",
-                std::io::Error::last_os_error()
-            ));
+            return Err(failed(std::io::Error::last_os_error()));
         }
-        let base = NonNull::new(p as *mut u8).ok_or("mmap returned NULL")?;
+        let base = NonNull::new(p as *mut u8).ok_or_else(|| failed(std::io::Error::other("mmap returned NULL")))?;
         Ok(CodeRegion {
             base,
             len,
@@ -45,16 +72,16 @@ impl CodeRegion {
     }
 
     /// Copies `bytes` to offset `off` (only while writable).
-    pub fn write(&mut self, off: usize, bytes: &[u8]) -> Result<(), String> {
+    pub fn write(&mut self, off: usize, bytes: &[u8]) -> Result<(), MemError> {
         if self.executable {
-            return Err("the code region is already executable".into());
+            return Err(MemError::Executable);
         }
         if off.checked_add(bytes.len()).is_none_or(|end| end > self.len) {
-            return Err(format!(
-                "code of {} bytes at offset {off} does not fit the {}-byte region",
-                bytes.len(),
-                self.len
-            ));
+            return Err(MemError::DoesNotFit {
+                len: bytes.len(),
+                off,
+                region: self.len,
+            });
         }
         // SAFETY: the range was checked to lie inside the mapping, which is writable.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.as_ptr().add(off), bytes.len()) };
@@ -62,7 +89,7 @@ impl CodeRegion {
     }
 
     /// Switches the whole region to read+execute.
-    pub fn make_executable(&mut self) -> Result<(), String> {
+    pub fn make_executable(&mut self) -> Result<(), MemError> {
         // SAFETY: the pointer and length are those of our own mapping.
         let r = unsafe {
             libc::mprotect(
@@ -72,7 +99,7 @@ impl CodeRegion {
             )
         };
         if r != 0 {
-            return Err(format!("mprotect failed: {}", std::io::Error::last_os_error()));
+            return Err(MemError::Protect(std::io::Error::last_os_error()));
         }
         self.executable = true;
         Ok(())

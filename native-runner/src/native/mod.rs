@@ -6,5 +6,6 @@ pub mod codegen;
 pub mod exec;
 pub mod mem;
 pub mod protocol;
+pub mod report;
 pub mod rt;
 pub mod wasm;

@@ -1,6 +1,6 @@
 //! What the child (`fsession-lab __exec`) tells its parent, as serde types on both sides: on
 //! stderr one JSON object per line ([`ChildMessage`]: the code layout before the first call, a
-//! fault if one happens), on stdout the [`super::exec::ExecReport`]. Anything else on stderr is
+//! fault if one happens), on stdout the [`super::report::ExecReport`]. Anything else on stderr is
 //! the child's own error text.
 
 use serde::{Deserialize, Serialize};

@@ -52,7 +52,7 @@ pub struct Observation {
     /// The return-value slot (`ctx[nr_args]`) if the frame has one.
     pub retval: Option<u64>,
     /// The program's r0, or its error.
-    pub r0: Result<u64, String>,
+    pub r0: Result<u64, fsession_core::interp::VmError>,
 }
 
 /// The frame geometry the programs may touch (from the model's layout).
@@ -122,8 +122,8 @@ pub fn take() -> Option<Runtime> {
 }
 
 /// Builds a program's runtime entry.
-pub fn prog(name: &str, insns: Vec<Insn>, cookie_user: bool) -> Result<ProgRt, String> {
-    let prepared = prepare(&insns).map_err(|e| format!("{name}: {e}"))?;
+pub fn prog(name: &str, insns: Vec<Insn>, cookie_user: bool) -> Result<ProgRt, fsession_core::interp::VmError> {
+    let prepared = prepare(&insns)?;
     Ok(ProgRt {
         name: name.into(),
         insns: insns.into_boxed_slice(),
@@ -383,7 +383,7 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
             stack_top,
         },
     );
-    let r0 = res.as_ref().map(|r| r.r0).map_err(|e| e.to_string());
+    let r0 = res.as_ref().map(|r| r.r0).map_err(Clone::clone);
     let ret = *r0.as_ref().unwrap_or(&0);
     with(|rt| {
         rt.stacks.push(std::mem::take(&mut b.stack));

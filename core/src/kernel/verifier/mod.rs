@@ -25,7 +25,7 @@ pub const MAX_INSNS: usize = 1_000_000;
 pub const MAX_PROCESSED: usize = 1_000_000;
 
 /// A rejected program.
-#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, serde::Deserialize)]
 #[error("insn {index}: {message} ({errno})")]
 pub struct VerifierError {
     /// Instruction index.

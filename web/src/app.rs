@@ -33,8 +33,8 @@ pub enum Action {
     Compare(String),
     /// Scenario to compare with ("" = the same).
     CompareScenario(String),
-    /// Trampoline mode override ("" = none).
-    Mode(String),
+    /// Trampoline mode override (`None`: the scenario's, else the profile's).
+    Mode(Option<TrampolineMode>),
     /// Mitigations override (`None` = the profile's).
     Mitigations(Option<Mitigations>),
     /// BPF programs in the conformance syntax.
@@ -242,63 +242,10 @@ pub fn app() -> Html {
             ))
         })
     };
-    let on_compare = on_value(&state, Action::Compare);
-    let on_profile = on_value(&state, Action::Profile);
-    let on_gallery = {
-        let s = state.clone();
-        Callback::from(move |e: Event| {
-            let i: usize = e
-                .target_unchecked_into::<web_sys::HtmlSelectElement>()
-                .value()
-                .parse()
-                .unwrap_or(0);
-            if let Some((_, t)) = GALLERY.get(i) {
-                s.dispatch(Action::Profile(String::new()));
-                s.dispatch(Action::Scenario(t.to_string()));
-            }
-        })
-    };
-    let on_att = on_checked(&state, Action::Att);
-    let on_bytes = on_checked(&state, Action::Bytes);
-    let on_conformance = {
-        let s = state.clone();
-        Callback::from(move |e: Event| {
-            s.dispatch(Action::Conformance(
-                e.target_unchecked_into::<web_sys::HtmlSelectElement>().value() == "conformance",
-            ))
-        })
-    };
-    let on_compare_scenario = {
-        let s = state.clone();
-        Callback::from(move |e: Event| {
-            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
-            let text = match v.as_str() {
-                "" => String::new(),
-                // The current text, frozen: edits on the left are then compared with it.
-                "snapshot" => s.0.scenario.clone(),
-                i => match i.parse::<usize>().ok().and_then(|i| GALLERY.get(i)) {
-                    Some((_, t)) => t.to_string(),
-                    None => return,
-                },
-            };
-            s.dispatch(Action::CompareScenario(text))
-        })
-    };
-    let copy_link = {
-        let s = state.clone();
-        Callback::from(move |_| {
-            if let Some(w) = web_sys::window() {
-                let href = w.location().href().unwrap_or_default();
-                let base = href.split('#').next().unwrap_or("").to_string();
-                copy(format!("{base}#{}", s.0.to_fragment()));
-            }
-        })
-    };
     let copy_md = {
         let view = view.clone();
         Callback::from(move |_| copy(markdown(&view)))
     };
-    let profiles = fsession_core::kernel::profile::Profile::shipped_ref();
     let slot = use_state(|| None::<String>);
     let edit_error = use_state(|| None::<String>);
     let sel_slots = match (*selected, &*slot) {
@@ -313,48 +260,10 @@ pub fn app() -> Html {
         })
     };
     let all = use_state(|| false);
-    let on_all = {
-        let all = all.clone();
-        Callback::from(move |e: Event| all.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().checked()))
-    };
     let slot_mark = if selected.is_none() { (*slot).clone() } else { None };
-    let gallery = gallery_index(&state.0.scenario);
-    let compare_gallery = gallery_index(&state.0.compare_scenario);
     html! {
         <div class="app">
-            <header>
-                <h1>{"fsession-lab"}</h1>
-                <span class="tag">{"how the kernel turns BPF programs into an fsession trampoline"}</span>
-                <label>{"example "}<select id="gallery" onchange={on_gallery}>
-                    if gallery.is_none() { <option value="" selected=true disabled=true>{"(edited)"}</option> }
-                    { for GALLERY.iter().enumerate().map(|(i, (n, _))| html!{ <option value={i.to_string()} selected={gallery == Some(i)}>{*n}</option> }) }
-                </select></label>
-                <label>{"profile "}<select id="profile" onchange={on_profile}>
-                    <option value="" selected={state.0.profile.is_empty()}>{"(the scenario's)"}</option>
-                    { for profiles.iter().map(|p| html!{ <option value={p.name.clone()} selected={state.0.profile == p.name}>{p.name.clone()}</option> }) }
-                </select></label>
-                <label>{"BPF syntax "}<select id="bpf-syntax" onchange={on_conformance}>
-                    <option value="kernel" selected={!state.0.conformance}>{"kernel"}</option>
-                    <option value="conformance" selected={state.0.conformance}>{"conformance"}</option>
-                </select></label>
-                <label><input id="att" type="checkbox" checked={state.0.att} onchange={on_att}/>{" AT&T"}</label>
-                <label><input id="bytes" type="checkbox" checked={state.0.bytes} onchange={on_bytes}/>{" bytes"}</label>
-                <label title="render every row of the long tables (for find-in-page and printing; slower)"><input id="all-rows" type="checkbox" checked={*all} onchange={on_all}/>{" every row"}</label>
-                <button id="copy-link" onclick={copy_link}>{"Copy link"}</button>
-                <button id="copy-md" onclick={copy_md}>{"Copy as Markdown"}</button>
-                <span class="compare-controls">
-                    <label>{"compare with profile "}<select id="compare" onchange={on_compare}>
-                        <option value="" selected={state.0.compare.is_empty()}>{ if state.0.compare_scenario.is_empty() {"(nothing)"} else {"(the same)"} }</option>
-                        { for profiles.iter().map(|p| html!{ <option value={p.name.clone()} selected={state.0.compare == p.name}>{p.name.clone()}</option> }) }
-                    </select></label>
-                    <label>{" and scenario "}<select id="compare-scenario" onchange={on_compare_scenario}>
-                        <option value="" selected={state.0.compare_scenario.is_empty()}>{"(the same)"}</option>
-                        <option value="snapshot" title="freeze the current text as the other side, then edit this one">{"a copy of this one, as it is now"}</option>
-                        if !state.0.compare_scenario.is_empty() && compare_gallery.is_none() { <option value="kept" selected=true disabled=true>{"(the copy in the link)"}</option> }
-                        { for GALLERY.iter().enumerate().map(|(i, (n, _))| html!{ <option value={i.to_string()} selected={compare_gallery == Some(i)}>{*n}</option> }) }
-                    </select></label>
-                </span>
-            </header>
+            <Header state={state.clone()} all={all.clone()} copy_md={copy_md}/>
             if let Some(m) = &init.1 { <div class="error" id="link-error">{m.clone()}</div> }
             <main>
                 <section class="input">
@@ -423,7 +332,8 @@ fn trampoline_options(state: &UseReducerHandle<Shared>, view: &View) -> Html {
     let used = view.report.as_ref().map(|r| &r.check.profile);
     let mode = used.map(|p| p.mode);
     let mit = used.map(|p| p.mitigations).unwrap_or_default();
-    let on_mode = on_value(state, Action::Mode);
+    // The options are the modes' own names and "" (none).
+    let on_mode = on_value(state, |v| Action::Mode(v.parse().ok()));
     let toggle = |label: &'static str,
                   title: &'static str,
                   get: fn(&Mitigations) -> bool,
@@ -439,18 +349,17 @@ fn trampoline_options(state: &UseReducerHandle<Shared>, view: &View) -> Html {
     let reset = {
         let s = state.clone();
         Callback::from(move |_| {
-            s.dispatch(Action::Mode(String::new()));
+            s.dispatch(Action::Mode(None));
             s.dispatch(Action::Mitigations(None));
         })
     };
-    let overridden = !state.0.mode.is_empty() || state.0.mitigations.is_some();
+    let overridden = state.0.mode.is_some() || state.0.mitigations.is_some();
     let name = TrampolineMode::name;
     html! {
         <div id="tramp-options">
             <label title="how the patched function enters the trampoline">{"mode "}<select id="mode" onchange={on_mode}>
-                <option value="" selected={state.0.mode.is_empty()}>{ format!("{} (as given)", mode.map(name).unwrap_or("-")) }</option>
-                <option value="call" selected={state.0.mode == "call"}>{"call"}</option>
-                <option value="jmp" selected={state.0.mode == "jmp"}>{"jmp"}</option>
+                <option value="" selected={state.0.mode.is_none()}>{ format!("{} (as given)", mode.map(name).unwrap_or("-")) }</option>
+                { for [TrampolineMode::Call, TrampolineMode::Jmp].map(|m| html!{ <option value={m.name()} selected={state.0.mode == Some(m)}>{m.name()}</option> }) }
             </select></label>
             { toggle("return thunk", "returns go through jmp __x86_return_thunk", |m| m.return_thunk, |m, v| m.return_thunk = v) }
             { toggle("SLS", "int3 after ret and jmp (straight-line speculation)", |m| m.sls, |m, v| m.sls = v) }
@@ -600,5 +509,116 @@ fn offered_or_shown(attach: &edit::Written<AttachType>) -> Option<String> {
         edit::Written::Known(k) if k.has_trampoline() => None,
         edit::Written::Known(k) => Some(k.section().to_string()),
         edit::Written::Other(t) => Some(t.clone()),
+    }
+}
+
+/// The header's properties.
+#[derive(Properties, PartialEq)]
+struct HeaderProps {
+    state: UseReducerHandle<Shared>,
+    /// "every row".
+    all: UseStateHandle<bool>,
+    /// Copies the current view as Markdown.
+    copy_md: Callback<MouseEvent>,
+}
+
+/// The header: the example, the profile, the display options, the links and the comparison.
+#[function_component]
+fn Header(props: &HeaderProps) -> Html {
+    let HeaderProps { state, all, copy_md } = props;
+    let state = state.clone();
+    let on_compare = on_value(&state, Action::Compare);
+    let on_profile = on_value(&state, Action::Profile);
+    let on_gallery = {
+        let s = state.clone();
+        Callback::from(move |e: Event| {
+            let i: usize = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value()
+                .parse()
+                .unwrap_or(0);
+            if let Some((_, t)) = GALLERY.get(i) {
+                s.dispatch(Action::Profile(String::new()));
+                s.dispatch(Action::Scenario(t.to_string()));
+            }
+        })
+    };
+    let on_att = on_checked(&state, Action::Att);
+    let on_bytes = on_checked(&state, Action::Bytes);
+    let on_conformance = {
+        let s = state.clone();
+        Callback::from(move |e: Event| {
+            s.dispatch(Action::Conformance(
+                e.target_unchecked_into::<web_sys::HtmlSelectElement>().value() == "conformance",
+            ))
+        })
+    };
+    let on_compare_scenario = {
+        let s = state.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            let text = match v.as_str() {
+                "" => String::new(),
+                // The current text, frozen: edits on the left are then compared with it.
+                "snapshot" => s.0.scenario.clone(),
+                i => match i.parse::<usize>().ok().and_then(|i| GALLERY.get(i)) {
+                    Some((_, t)) => t.to_string(),
+                    None => return,
+                },
+            };
+            s.dispatch(Action::CompareScenario(text))
+        })
+    };
+    let copy_link = {
+        let s = state.clone();
+        Callback::from(move |_| {
+            if let Some(w) = web_sys::window() {
+                let href = w.location().href().unwrap_or_default();
+                let base = href.split('#').next().unwrap_or("").to_string();
+                copy(format!("{base}#{}", s.0.to_fragment()));
+            }
+        })
+    };
+    let profiles = fsession_core::kernel::profile::Profile::shipped_ref();
+    let on_all = {
+        let all = all.clone();
+        Callback::from(move |e: Event| all.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().checked()))
+    };
+    let gallery = gallery_index(&state.0.scenario);
+    let compare_gallery = gallery_index(&state.0.compare_scenario);
+    html! {
+        <header>
+            <h1>{"fsession-lab"}</h1>
+            <span class="tag">{"how the kernel turns BPF programs into an fsession trampoline"}</span>
+            <label>{"example "}<select id="gallery" onchange={on_gallery}>
+                if gallery.is_none() { <option value="" selected=true disabled=true>{"(edited)"}</option> }
+                { for GALLERY.iter().enumerate().map(|(i, (n, _))| html!{ <option value={i.to_string()} selected={gallery == Some(i)}>{*n}</option> }) }
+            </select></label>
+            <label>{"profile "}<select id="profile" onchange={on_profile}>
+                <option value="" selected={state.0.profile.is_empty()}>{"(the scenario's)"}</option>
+                { for profiles.iter().map(|p| html!{ <option value={p.name.clone()} selected={state.0.profile == p.name}>{p.name.clone()}</option> }) }
+            </select></label>
+            <label>{"BPF syntax "}<select id="bpf-syntax" onchange={on_conformance}>
+                <option value="kernel" selected={!state.0.conformance}>{"kernel"}</option>
+                <option value="conformance" selected={state.0.conformance}>{"conformance"}</option>
+            </select></label>
+            <label><input id="att" type="checkbox" checked={state.0.att} onchange={on_att}/>{" AT&T"}</label>
+            <label><input id="bytes" type="checkbox" checked={state.0.bytes} onchange={on_bytes}/>{" bytes"}</label>
+            <label title="render every row of the long tables (for find-in-page and printing; slower)"><input id="all-rows" type="checkbox" checked={**all} onchange={on_all}/>{" every row"}</label>
+            <button id="copy-link" onclick={copy_link}>{"Copy link"}</button>
+            <button id="copy-md" onclick={copy_md.clone()}>{"Copy as Markdown"}</button>
+            <span class="compare-controls">
+                <label>{"compare with profile "}<select id="compare" onchange={on_compare}>
+                <option value="" selected={state.0.compare.is_empty()}>{ if state.0.compare_scenario.is_empty() {"(nothing)"} else {"(the same)"} }</option>
+                { for profiles.iter().map(|p| html!{ <option value={p.name.clone()} selected={state.0.compare == p.name}>{p.name.clone()}</option> }) }
+                </select></label>
+                <label>{" and scenario "}<select id="compare-scenario" onchange={on_compare_scenario}>
+                <option value="" selected={state.0.compare_scenario.is_empty()}>{"(the same)"}</option>
+                <option value="snapshot" title="freeze the current text as the other side, then edit this one">{"a copy of this one, as it is now"}</option>
+                if !state.0.compare_scenario.is_empty() && compare_gallery.is_none() { <option value="kept" selected=true disabled=true>{"(the copy in the link)"}</option> }
+                { for GALLERY.iter().enumerate().map(|(i, (n, _))| html!{ <option value={i.to_string()} selected={compare_gallery == Some(i)}>{*n}</option> }) }
+                </select></label>
+            </span>
+        </header>
     }
 }

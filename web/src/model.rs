@@ -4,8 +4,8 @@ use crate::state::State;
 use fsession_core::asm::{format_instr, Syntax};
 use fsession_core::isa::{decode_program_internal, Insn, Instr};
 use fsession_core::kernel::link::flags;
-use fsession_core::kernel::profile::{Profile, TrampolineMode};
-use fsession_core::scenario::{Problem, Scenario};
+use fsession_core::kernel::profile::Profile;
+use fsession_core::scenario::{Problem, ProgramReport, Scenario};
 use fsession_core::show::{show, ShowReport};
 use fsession_core::tramp::build::Placement;
 use fsession_core::tramp::listing::AsmSyntax;
@@ -85,67 +85,137 @@ fn lines(insns: &[Insn], syntax: Syntax) -> Vec<(usize, String)> {
     }
 }
 
+/// The profile the page uses: the page's choice or the scenario's, with the page's mode and
+/// mitigations (when set) over the scenario's and the profile's.
+fn page_profile(state: &State, pname: &str, scenario: &mut Scenario) -> Result<Profile, InputError> {
+    let mut profile = Profile::by_name(pname).map_err(|e| InputError {
+        line: 0,
+        message: e.to_string(),
+    })?;
+    if let Some(mode) = state.mode {
+        profile.mode = mode;
+        scenario.mode = None;
+    }
+    if let Some(m) = state.mitigations {
+        profile.mitigations = m;
+    }
+    Ok(profile)
+}
+
+/// A program's verdict line, and whether it was not loaded.
+fn verdict(p: &ProgramReport) -> (String, bool) {
+    match (&p.asm_error, &p.verified) {
+        (Some(_), _) => ("does not assemble".to_string(), true),
+        (None, Some(Ok(v))) => (format!("accepted ({} insns processed)", v.processed), false),
+        (None, Some(Err(e))) => (
+            format!("rejected at insn {}: {} ({})", e.index, e.message, e.errno),
+            true,
+        ),
+        _ => ("not loaded".into(), true),
+    }
+}
+
+/// The side-by-side rows of a program: each original instruction joined to its fixed range
+/// (core's join), with added and removed rows and the fixup's note on its first row.
+fn prog_rows(p: &ProgramReport, bpf: Syntax) -> Vec<ProgRow> {
+    let before = lines(&p.program.insns, bpf);
+    let Some(f) = &p.fixed else {
+        return before
+            .into_iter()
+            .map(|b| ProgRow {
+                before: Some(b),
+                after: None,
+                note: String::new(),
+            })
+            .collect();
+    };
+    let after = lines(&f.insns, bpf);
+    let text = |v: &[(usize, String)], k: usize| {
+        v.binary_search_by_key(&k, |(i, _)| *i)
+            .map(|x| v[x].clone())
+            .unwrap_or((k, String::new()))
+    };
+    fsession_core::kernel::fixup::join(&p.program.insns, f)
+        .into_iter()
+        .map(|row| {
+            let note = match (row.orig, row.after, row.note.and_then(|n| f.notes.get(n))) {
+                (None, _, _) => "added".to_string(),
+                (Some(_), _, Some(n)) if row.first => format!("{}: {}", n.what, n.detail),
+                (Some(_), None, None) => "removed".into(),
+                _ => String::new(),
+            };
+            ProgRow {
+                before: row.orig.filter(|_| row.first).map(|i| text(&before, i)),
+                after: row.after.map(|j| text(&after, j)),
+                note,
+            }
+        })
+        .collect()
+}
+
+/// One program's view.
+fn prog_view(p: &ProgramReport, bpf: Syntax) -> ProgView {
+    let (verdict, rejected) = verdict(p);
+    ProgView {
+        name: p.name.clone(),
+        attach: p.attach.to_string(),
+        verdict,
+        rejected,
+        rows: prog_rows(p, bpf),
+        instrs_before: instrs(&p.program.insns),
+        instrs_after: p.fixed.as_ref().map(|f| instrs(&f.insns)).unwrap_or_default(),
+    }
+}
+
+/// The errors the page lists and marks in the gutter, each at its line when it has one.
+fn input_errors(report: &ShowReport) -> Vec<InputError> {
+    let asm = report
+        .check
+        .programs
+        .iter()
+        .filter_map(|p| p.asm_error.as_ref())
+        .map(|e| InputError {
+            line: e.line,
+            message: e.message.clone(),
+        });
+    // Assembler errors are listed from each program's own report, above.
+    let others = report
+        .problems
+        .iter()
+        .filter(|p| !matches!(p, Problem::Assembler(_)))
+        .map(|p| InputError {
+            line: p.span().map(|(line, _)| line).unwrap_or(0),
+            message: p.to_string(),
+        });
+    asm.chain(others).collect()
+}
+
 /// Computes the view for a state.
 pub fn compute(state: &State) -> View {
-    let mut errors = vec![];
-    let empty = |errors, profile: String| View {
+    let empty = |error: InputError, profile: String| View {
         report: None,
-        errors,
+        errors: vec![error],
         programs: vec![],
         profile,
         flags: String::new(),
     };
+    let at_line = |e: fsession_core::scenario::ScenarioError| InputError {
+        line: e.line,
+        message: e.message,
+    };
     let mut scenario = match Scenario::parse(&state.scenario) {
         Ok(s) => s,
-        Err(e) => {
-            return empty(
-                vec![InputError {
-                    line: e.line,
-                    message: e.message,
-                }],
-                String::new(),
-            )
-        }
+        Err(e) => return empty(at_line(e), String::new()),
     };
     let pname = if state.profile.is_empty() {
         scenario.profile.clone()
     } else {
         state.profile.clone()
     };
-    let mut profile = match Profile::by_name(&pname) {
+    let profile = match page_profile(state, &pname, &mut scenario) {
         Ok(p) => p,
-        Err(e) => {
-            return empty(
-                vec![InputError {
-                    line: 0,
-                    message: e.to_string(),
-                }],
-                pname,
-            )
-        }
+        Err(e) => return empty(e, pname),
     };
-    // The page's mode and mitigations, when set, win over the scenario's and the profile's.
-    match state.mode.as_str() {
-        "" => {}
-        m => {
-            profile.mode = match m.parse::<TrampolineMode>() {
-                Ok(mode) => mode,
-                Err(e) => {
-                    return empty(
-                        vec![InputError {
-                            line: 0,
-                            message: e.to_string(),
-                        }],
-                        pname,
-                    )
-                }
-            };
-            scenario.mode = None;
-        }
-    }
-    if let Some(m) = state.mitigations {
-        profile.mitigations = m;
-    }
     let bpf = if state.conformance {
         Syntax::Conformance
     } else {
@@ -154,91 +224,14 @@ pub fn compute(state: &State) -> View {
     let syntax = if state.att { AsmSyntax::Att } else { AsmSyntax::Intel };
     let report = match show(&scenario, &state.scenario, &profile, &Placement::default(), syntax) {
         Ok(r) => r,
-        Err(e) => {
-            return empty(
-                vec![InputError {
-                    line: e.line,
-                    message: e.message,
-                }],
-                pname,
-            )
-        }
+        Err(e) => return empty(at_line(e), pname),
     };
-    let mut programs = vec![];
-    for p in &report.check.programs {
-        if let Some(e) = &p.asm_error {
-            errors.push(InputError {
-                line: e.line,
-                message: e.message.clone(),
-            });
-        }
-        let (verdict, rejected) = match (&p.asm_error, &p.verified) {
-            (Some(_), _) => ("does not assemble".to_string(), true),
-            (None, Some(Ok(v))) => (format!("accepted ({} insns processed)", v.processed), false),
-            (None, Some(Err(e))) => (
-                format!("rejected at insn {}: {} ({})", e.index, e.message, e.errno),
-                true,
-            ),
-            _ => ("not loaded".into(), true),
-        };
-        let before = lines(&p.program.insns, bpf);
-        let mut rows = vec![];
-        match &p.fixed {
-            Some(f) => {
-                let after = lines(&f.insns, bpf);
-                let text = |v: &[(usize, String)], k: usize| {
-                    v.binary_search_by_key(&k, |(i, _)| *i)
-                        .map(|x| v[x].clone())
-                        .unwrap_or((k, String::new()))
-                };
-                for row in fsession_core::kernel::fixup::join(&p.program.insns, f) {
-                    let note = row.note.and_then(|n| f.notes.get(n));
-                    let note = match (row.orig, row.after, note) {
-                        (None, _, _) => "added".to_string(),
-                        (Some(_), _, Some(n)) if row.first => format!("{}: {}", n.what, n.detail),
-                        (Some(_), None, None) => "removed".into(),
-                        _ => String::new(),
-                    };
-                    rows.push(ProgRow {
-                        before: row.orig.filter(|_| row.first).map(|i| text(&before, i)),
-                        after: row.after.map(|j| text(&after, j)),
-                        note,
-                    });
-                }
-            }
-            None => rows.extend(before.into_iter().map(|b| ProgRow {
-                before: Some(b),
-                after: None,
-                note: String::new(),
-            })),
-        }
-        programs.push(ProgView {
-            name: p.name.clone(),
-            attach: p.attach.to_string(),
-            verdict,
-            rejected,
-            rows,
-            instrs_before: instrs(&p.program.insns),
-            instrs_after: p.fixed.as_ref().map(|f| instrs(&f.insns)).unwrap_or_default(),
-        });
-    }
-    for p in &report.problems {
-        // Assembler errors are listed above, from each program's own report.
-        if matches!(p, Problem::Assembler(_)) {
-            continue;
-        }
-        errors.push(InputError {
-            line: p.span().map(|(line, _)| line).unwrap_or(0),
-            message: p.to_string(),
-        });
-    }
-    let flags = flags::names(report.check.trampoline.flags);
     View {
+        errors: input_errors(&report),
+        programs: report.check.programs.iter().map(|p| prog_view(p, bpf)).collect(),
+        flags: flags::names(report.check.trampoline.flags),
         report: Some(report),
-        errors,
-        programs,
         profile: pname,
-        flags,
     }
 }
 

@@ -4,7 +4,7 @@
 //! - `v2.` + base64url(raw DEFLATE(JSON)), what links are written in now: the default
 //!   scenario's link is about a third of its v1 length.
 
-use fsession_core::kernel::profile::Mitigations;
+use fsession_core::kernel::profile::{Mitigations, TrampolineMode};
 use serde::{Deserialize, Serialize};
 
 /// Everything the page shows is a function of this.
@@ -29,10 +29,15 @@ pub struct State {
     /// A second scenario to compare with ("" = the same scenario). Since v2.
     #[serde(rename = "cs", default, skip_serializing_if = "String::is_empty")]
     pub compare_scenario: String,
-    /// Trampoline mode override: "" (the scenario's, else the profile's), "call" or "jmp".
-    /// Since v2.
-    #[serde(rename = "m", default, skip_serializing_if = "String::is_empty")]
-    pub mode: String,
+    /// Trampoline mode override (`None`: the scenario's, else the profile's); in the link
+    /// `"call"` or `"jmp"` (`""` reads as none). Since v2.
+    #[serde(
+        rename = "m",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "mode_or_empty"
+    )]
+    pub mode: Option<TrampolineMode>,
     /// Mitigations override (`None` = the profile's). Since v2.
     #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
     pub mitigations: Option<Mitigations>,
@@ -81,6 +86,15 @@ fn yes() -> bool {
     true
 }
 
+/// A link's mode: a mode's name, or `""` for none.
+fn mode_or_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<TrampolineMode>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
 /// The default scenario: the kernel's fsession cookie test.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../examples/scenarios/fsession_cookie.toml");
 
@@ -93,7 +107,7 @@ impl Default for State {
             bytes: true,
             compare: String::new(),
             compare_scenario: String::new(),
-            mode: String::new(),
+            mode: None,
             mitigations: None,
             conformance: false,
         }

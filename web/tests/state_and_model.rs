@@ -35,7 +35,7 @@ fn link_round_trips_state() {
         bytes: false,
         compare: "fsession-v9".into(),
         compare_scenario: "name = \"other\"\n".into(),
-        mode: "jmp".into(),
+        mode: Some(fsession_core::kernel::profile::TrampolineMode::Jmp),
         mitigations: Some(Mitigations {
             ibt: true,
             sls: true,
@@ -238,7 +238,7 @@ fn version_2_links_keep_loading() {
             bytes: true,
             compare: "fsession-v9".into(),
             compare_scenario: "name = \"other\"\n".into(),
-            mode: "jmp".into(),
+            mode: Some(fsession_core::kernel::profile::TrampolineMode::Jmp),
             mitigations: Some(Mitigations {
                 ibt: true,
                 ..Mitigations::default()
@@ -706,12 +706,13 @@ fn mode_and_mitigations_override_the_profile_and_the_scenario() {
         text(v).into_iter().filter(|t| t.starts_with("call")).collect()
     };
     assert_ne!(calls(&ibt), calls(&base));
+    use fsession_core::kernel::profile::TrampolineMode;
     let other = match used(&base).mode {
-        fsession_core::kernel::profile::TrampolineMode::Call => "jmp",
-        fsession_core::kernel::profile::TrampolineMode::Jmp => "call",
+        TrampolineMode::Call => TrampolineMode::Jmp,
+        TrampolineMode::Jmp => TrampolineMode::Call,
     };
     let moded = compute(&State {
-        mode: other.into(),
+        mode: Some(other),
         ..State::default()
     });
     assert_ne!(used(&moded).mode, used(&base).mode);
@@ -719,20 +720,25 @@ fn mode_and_mitigations_override_the_profile_and_the_scenario() {
     // The page's mode wins over the scenario's `mode = ...`.
     let scenario = format!(
         "mode = \"{}\"\n{}",
-        if other == "jmp" { "call" } else { "jmp" },
+        if other == TrampolineMode::Jmp { "call" } else { "jmp" },
         DEFAULT_SCENARIO
     );
     let both = compute(&State {
         scenario,
-        mode: other.into(),
+        mode: Some(other),
         ..State::default()
     });
     assert_eq!(used(&both).mode, used(&moded).mode, "{:?}", both.errors);
-    let bad = compute(&State {
-        mode: "ret".into(),
-        ..State::default()
-    });
-    assert!(bad.errors[0].message.contains("unknown trampoline mode 'ret'"));
+    // A link naming no mode is refused where it is read, with the mode's own error.
+    let json = serde_json::to_string(&State::default())
+        .unwrap()
+        .replacen('{', "{\"m\":\"ret\",", 1);
+    let link = format!("v1.{}", fsession_web::state::b64_encode(json.as_bytes()));
+    let bad = State::from_fragment(&link).unwrap_err().to_string();
+    assert!(bad.contains("unknown trampoline mode 'ret'"), "{bad}");
+    let none = json.replacen("\"m\":\"ret\"", "\"m\":\"\"", 1);
+    let link = format!("v1.{}", fsession_web::state::b64_encode(none.as_bytes()));
+    assert_eq!(State::from_fragment(&link).unwrap().mode, None, "\"\" is no mode");
 }
 
 #[test]

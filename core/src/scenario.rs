@@ -72,15 +72,10 @@ impl ExpectValue {
         Some(match t {
             "any" => ExpectValue::Any,
             "func" => ExpectValue::Func,
-            _ => match t.strip_prefix("data:") {
-                Some(off) => ExpectValue::Data(off.trim().parse().ok()?),
-                None => ExpectValue::Number(if let Some(h) = t.strip_prefix("0x") {
-                    u64::from_str_radix(h, 16).ok()?
-                } else if let Some(d) = t.strip_prefix('-') {
-                    d.parse::<u64>().ok()?.wrapping_neg()
-                } else {
-                    t.parse::<u64>().ok()?
-                }),
+            _ => match (t.strip_prefix("data:"), t.strip_prefix('-')) {
+                (Some(off), _) => ExpectValue::Data(off.trim().parse().ok()?),
+                (None, Some(negated)) => ExpectValue::Number(parse_u64_text(negated)?.wrapping_neg()),
+                (None, None) => ExpectValue::Number(parse_u64_text(t)?),
             },
         })
     }
@@ -185,6 +180,16 @@ pub struct ProgramSpec {
     pub text: toml::Spanned<String>,
 }
 
+/// A u64 written in decimal or `0x` hex (spaces around it allowed): the string form of cookies
+/// and expected values, and what the playground's cookie control accepts.
+pub fn parse_u64_text(t: &str) -> Option<u64> {
+    let t = t.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
 /// Reads an attach cookie: a non-negative integer, or a string holding one in decimal or `0x`
 /// hex (for the values TOML's signed integers cannot hold).
 fn attach_cookie<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
@@ -201,12 +206,7 @@ fn attach_cookie<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error
             u64::try_from(v).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u64, E> {
-            let t = v.trim();
-            match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-                Some(h) => u64::from_str_radix(h, 16),
-                None => t.parse(),
-            }
-            .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            parse_u64_text(v).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
         }
     }
     d.deserialize_any(Cookie)
@@ -287,7 +287,8 @@ pub struct ScenarioError {
     pub message: String,
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// The 1-based (line, column) of a byte offset in `text` (clamped to its end).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
@@ -644,7 +645,7 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
         match assemble_with_lines(p.text.get_ref(), syntax) {
             Err(e) => {
                 let err = ScenarioError {
-                    line: line0 + e.line - 1,
+                    line: file_line(e.line),
                     column: if e.line == 1 { col0 + e.column - 1 } else { e.column },
                     message: format!("program '{}': {}", p.name, e.message),
                 };

@@ -273,11 +273,10 @@ pub fn app() -> Html {
                         <summary><h2>{"Scenario"}</h2><span class="when-closed">{" (tap to edit)"}</span></summary>
                         { trampoline_options(&state, &view) }
                         { {
-                            let text = &state.0.scenario;
-                            let (lines, proto) = (Rc::new(edit::program_lines(text)), edit::prototype(text).unwrap_or_default());
-                            let deps = (lines.clone(), proto.clone(), *all, (*edit_error).clone());
+                            let read = Rc::new(edit::controls(&state.0.scenario));
+                            let deps = (read.clone(), *all, (*edit_error).clone());
                             let (state, edit_error, latest, all) = (state.clone(), edit_error.clone(), latest.clone(), *all);
-                            memoized(deps, move || controls(&state, &latest, &edit_error, lines.clone(), &proto, all))
+                            memoized(deps, move || controls(&state, &latest, &edit_error, read.clone(), all))
                         } }
                         <div class="editor">
                             { {
@@ -378,8 +377,7 @@ fn controls(
     state: &UseReducerHandle<Shared>,
     latest: &Rc<std::cell::RefCell<String>>,
     error: &UseStateHandle<Option<String>>,
-    progs: Rc<Result<Vec<edit::ProgramLine>, edit::EditError>>,
-    prototype: &str,
+    read: Rc<Result<edit::Controls, edit::EditError>>,
     all: bool,
 ) -> Html {
     let apply = {
@@ -402,9 +400,9 @@ fn controls(
             apply(&|t| edit::set_prototype(t, &v))
         })
     };
-    let (rows, broken) = match &*progs {
-        Ok(rows) => (rows.as_slice(), None),
-        Err(e) => (&[][..], Some(e.to_string())),
+    let (rows, prototype, broken) = match &*read {
+        Ok(c) => (c.programs.as_slice(), c.prototype.as_str(), None),
+        Err(e) => (&[][..], "", Some(e.to_string())),
     };
     let n = rows.len();
     let add = {
@@ -458,14 +456,14 @@ fn controls(
         })
     };
     let row = {
-        let progs = progs.clone();
+        let read = read.clone();
         Callback::from(move |i: usize| {
             let Some(edit::ProgramLine {
                 name,
                 attach,
                 cookie,
                 syntax,
-            }) = progs.as_ref().as_ref().ok().and_then(|rows| rows.get(i))
+            }) = read.as_ref().as_ref().ok().and_then(|c| c.programs.get(i))
             else {
                 return html! {};
             };

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use fsession_core::asm::Syntax;
 use fsession_core::kernel::program::{parse_prototype, AttachType, ProtoError};
+use fsession_core::scenario::{line_col, parse_u64_text};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 
 /// Why a structured edit was not made.
@@ -141,9 +142,7 @@ pub struct ProgramLine {
 /// The editor's text as a TOML document.
 fn document(text: &str) -> Result<DocumentMut, EditError> {
     text.parse::<DocumentMut>().map_err(|e| EditError::Broken {
-        line: e
-            .span()
-            .map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+        line: e.span().map_or(1, |s| line_col(text, s.start).0),
         message: e.message().to_string(),
     })
 }
@@ -167,10 +166,9 @@ fn programs_with(doc: &mut DocumentMut, i: usize) -> Result<&mut ArrayOfTables, 
 
 /// Program `i`'s table.
 fn program_mut(doc: &mut DocumentMut, i: usize) -> Result<&mut Table, EditError> {
-    let count = program_tables(doc).count();
-    programs_with(doc, i)?
-        .get_mut(i)
-        .ok_or(EditError::NoProgram { index: i, count })
+    let aot = programs_with(doc, i)?;
+    let count = aot.len();
+    aot.get_mut(i).ok_or(EditError::NoProgram { index: i, count })
 }
 
 /// A string field's value.
@@ -203,23 +201,38 @@ fn written<T: std::str::FromStr>(t: &Table, key: &str, absent: Option<T>) -> Wri
     }
 }
 
-/// The programs as the controls show them.
-pub fn program_lines(text: &str) -> Result<Vec<ProgramLine>, EditError> {
+/// What the controls show, read from one parse of the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Controls {
+    /// The traced function's prototype as written ("" when missing).
+    pub prototype: String,
+    /// The programs.
+    pub programs: Vec<ProgramLine>,
+}
+
+/// The prototype and the programs as the controls show them.
+pub fn controls(text: &str) -> Result<Controls, EditError> {
     let doc = document(text)?;
-    Ok(program_tables(&doc)
+    let prototype = doc
+        .get("function")
+        .and_then(Item::as_table)
+        .and_then(|f| str_field(f, "prototype"))
+        .unwrap_or_default()
+        .to_string();
+    let programs = program_tables(&doc)
         .map(|t| ProgramLine {
             name: str_field(t, "name").unwrap_or("?").to_string(),
             attach: written(t, "attach", None),
             cookie: t.get("cookie").map(shown).unwrap_or_default(),
             syntax: written(t, "syntax", Some(Syntax::Kernel)),
         })
-        .collect())
+        .collect();
+    Ok(Controls { prototype, programs })
 }
 
-/// The traced function's prototype as written.
-pub fn prototype(text: &str) -> Option<String> {
-    let doc = document(text).ok()?;
-    str_field(doc.get("function")?.as_table()?, "prototype").map(str::to_string)
+/// The programs as the controls show them.
+pub fn program_lines(text: &str) -> Result<Vec<ProgramLine>, EditError> {
+    controls(text).map(|c| c.programs)
 }
 
 /// Sets `key` to `value` in `table`. An existing value keeps its surrounding spaces and
@@ -357,13 +370,7 @@ pub fn add_program(text: &str, kind: AttachType) -> Result<String, EditError> {
 pub fn set_cookie(text: &str, i: usize, cookie: &str) -> Result<String, EditError> {
     let c = cookie.trim();
     let v = (!c.is_empty())
-        .then(|| {
-            match c.strip_prefix("0x").or_else(|| c.strip_prefix("0X")) {
-                Some(h) => u64::from_str_radix(h, 16),
-                None => c.parse::<u64>(),
-            }
-            .map_err(|_| EditError::BadCookie(c.to_string()))
-        })
+        .then(|| parse_u64_text(c).ok_or_else(|| EditError::BadCookie(c.to_string())))
         .transpose()?;
     edit(text, |doc| {
         let t = program_mut(doc, i)?;

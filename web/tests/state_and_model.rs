@@ -516,6 +516,8 @@ mod structured_edits {
 
         let proto = set_prototype(t, "u64 bpf_fentry_test1(u64 a)").unwrap();
         assert!(proto.contains("prototype = \"u64 bpf_fentry_test1(u64 a)\""));
+        assert_eq!(controls(&proto).unwrap().prototype, "u64 bpf_fentry_test1(u64 a)");
+        assert_eq!(controls(&proto).unwrap().programs, program_lines(&proto).unwrap());
         assert!(set_prototype(t, "int f(\"")
             .unwrap_err()
             .to_string()

@@ -1,8 +1,8 @@
 //! `fsession-lab check SCENARIO`: the verifier's verdict, each program before and after fixups
 //! side by side, and the trampoline's link table.
 
-use super::error::{load_scenario, scenario_error};
-use super::{CmdError, CmdResult};
+use super::error::scenario_error;
+use super::{load_scenario, CmdError, CmdResult};
 use fsession_core::asm::{format_instr, Syntax};
 use fsession_core::isa::{decode_program_internal, Insn};
 use fsession_core::kernel::link::{flags, ListEntry};

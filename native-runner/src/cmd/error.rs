@@ -145,41 +145,6 @@ pub enum ProfileLoadError {
     },
 }
 
-/// Reads a file as text.
-pub fn read_text(path: &std::path::Path) -> Result<String, CmdError> {
-    std::fs::read_to_string(path).map_err(|source| CmdError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// A scenario file, read and parsed, with its text and its profile (`profile` overrides the
-/// scenario's; a relative profile path is taken against the scenario's directory).
-pub fn load_scenario(
-    path: &std::path::Path,
-    profile: Option<&str>,
-) -> Result<
-    (
-        fsession_core::scenario::Scenario,
-        String,
-        fsession_core::kernel::profile::Profile,
-    ),
-    CmdError,
-> {
-    let text = read_text(path)?;
-    let scenario = fsession_core::scenario::Scenario::parse(&text).map_err(|error| CmdError::Scenario {
-        path: path.to_path_buf(),
-        error,
-    })?;
-    let prof = super::profiles::load(profile.unwrap_or(&scenario.profile), path.parent()).map_err(|error| {
-        CmdError::ScenarioProfile {
-            path: path.to_path_buf(),
-            error,
-        }
-    })?;
-    Ok((scenario, text, prof))
-}
-
 /// The scenario error as this command reports it (with the file).
 pub fn scenario_error(path: &std::path::Path) -> impl FnOnce(ScenarioError) -> CmdError + '_ {
     move |error| CmdError::Scenario {

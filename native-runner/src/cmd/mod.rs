@@ -16,7 +16,27 @@ pub mod run_args;
 pub mod show;
 
 pub use error::CmdError;
+use fsession_core::kernel::profile::Profile;
+use fsession_core::scenario::Scenario;
+use std::path::Path;
 
 /// A verdict's exit status, or why there is none (reported as one line on stderr with exit
 /// code 2).
 pub type CmdResult = Result<std::process::ExitCode, CmdError>;
+
+/// A scenario file, read and parsed, with its text and its profile (`profile` overrides the
+/// scenario's; a relative profile path is taken against the scenario's directory).
+pub fn load_scenario(path: &Path, profile: Option<&str>) -> Result<(Scenario, String, Profile), CmdError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CmdError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let scenario = Scenario::parse(&text).map_err(error::scenario_error(path))?;
+    let prof = profiles::load(profile.unwrap_or(&scenario.profile), path.parent()).map_err(|error| {
+        CmdError::ScenarioProfile {
+            path: path.to_path_buf(),
+            error,
+        }
+    })?;
+    Ok((scenario, text, prof))
+}

@@ -1,9 +1,8 @@
 //! `fsession-lab run SCENARIO` and `fsession-lab validate [PATH...]`: execute scenarios on this
 //! machine, each in a child process, and check them against their expectations and the model.
 
-use super::error::load_scenario;
 use super::run_args::{RunArgs, ValidateArgs};
-use super::{CmdError, CmdResult};
+use super::{load_scenario, CmdError, CmdResult};
 use fsession_core::scenario::{Scenario, ScenarioError};
 use fsession_runner::native::exec::ExecReport;
 use fsession_runner::native::protocol::{ChildStderr, Fault};

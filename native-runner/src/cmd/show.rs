@@ -1,8 +1,8 @@
 //! `fsession-lab show SCENARIO`: the stack layout, the annotated trampoline listing, what each
 //! program sees in each pass, and the contract check.
 
-use super::error::{load_scenario, scenario_error};
-use super::{CmdError, CmdResult};
+use super::error::scenario_error;
+use super::{load_scenario, CmdError, CmdResult};
 use fsession_core::show::{render, show, ShowReport};
 use fsession_core::tramp::build::Placement;
 use fsession_core::tramp::listing::AsmSyntax;

@@ -23,7 +23,64 @@ pub struct TestCase {
     /// Expected error text.
     pub error: Option<String>,
     /// Why the file cannot be run, if it cannot (unknown directive, nothing to check).
-    pub skip: Option<String>,
+    pub skip: Option<SkipReason>,
+}
+
+/// Why a test is not run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SkipReason {
+    /// A `--` directive this runner does not know.
+    #[error("unknown directive '{directive}' on line {line}")]
+    UnknownDirective {
+        /// The directive line, trimmed.
+        directive: String,
+        /// Its 1-based line.
+        line: usize,
+    },
+    /// Neither `-- result` nor `-- error`: nothing to check.
+    #[error("no result or error")]
+    NothingToCheck,
+    /// No `-- asm` or `-- raw` instructions.
+    #[error("no BPF instructions")]
+    NoInstructions,
+}
+
+/// Why a test's program cannot be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProgramError {
+    /// The `-- asm` text does not assemble.
+    #[error("assembler: {0}")]
+    Assembler(#[from] crate::asm::AsmError),
+    /// Neither `-- asm` nor `-- raw`.
+    #[error("no BPF instructions")]
+    NoInstructions,
+}
+
+/// How a test failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// The program cannot be built, and no error was expected.
+    #[error("{0}")]
+    Program(ProgramError),
+    /// r0 differs from `-- result`.
+    #[error("r0 = {r0:#x}, expected {want:#x}")]
+    Result {
+        /// What the program returned.
+        r0: u64,
+        /// `-- result`.
+        want: u64,
+    },
+    /// The program ran, and `-- error` expected it not to.
+    #[error("r0 = {r0:#x}, expected error '{error}'")]
+    ErrorExpected {
+        /// What the program returned.
+        r0: u64,
+        /// `-- error`.
+        error: String,
+    },
+    /// The program stopped with an error, and none was expected.
+    #[error("error: {0}")]
+    Run(crate::interp::VmError),
 }
 
 /// The verdict on one test.
@@ -31,10 +88,10 @@ pub struct TestCase {
 pub enum Outcome {
     /// Expected result (or expected failure) observed.
     Pass,
-    /// Something else happened; the reason says what.
-    Fail(String),
+    /// Something else happened; the failure says what.
+    Fail(Failure),
     /// Not run, for the stated reason.
-    Skip(String),
+    Skip(SkipReason),
 }
 
 #[derive(PartialEq)]
@@ -153,7 +210,10 @@ pub fn parse_data(text: &str) -> Result<TestCase, DataError> {
             } else if line.contains("error") {
                 Section::Error
             } else {
-                tc.skip = Some(format!("unknown directive '{}' on line {}", line.trim(), n + 1));
+                tc.skip = Some(SkipReason::UnknownDirective {
+                    directive: line.trim().to_string(),
+                    line: n + 1,
+                });
                 return Ok(tc);
             };
             continue;
@@ -197,20 +257,20 @@ pub fn parse_data(text: &str) -> Result<TestCase, DataError> {
         tc.raw = Some(raw);
     }
     if tc.result.is_none() && tc.error.is_none() {
-        tc.skip = Some("no result or error".into());
+        tc.skip = Some(SkipReason::NothingToCheck);
     }
     Ok(tc)
 }
 
 impl TestCase {
     /// The program: `-- raw` if present, else the assembled `-- asm`.
-    pub fn program(&self) -> Result<Vec<Insn>, String> {
+    pub fn program(&self) -> Result<Vec<Insn>, ProgramError> {
         if let Some(raw) = &self.raw {
             return Ok(raw.iter().map(|w| Insn::from_u64(*w)).collect());
         }
         match &self.asm {
-            Some(a) => assemble(a, Syntax::Conformance).map_err(|e| format!("assembler: {e}")),
-            None => Err("no BPF instructions".into()),
+            Some(a) => Ok(assemble(a, Syntax::Conformance)?),
+            None => Err(ProgramError::NoInstructions),
         }
     }
 
@@ -220,22 +280,25 @@ impl TestCase {
             return Outcome::Skip(s.clone());
         }
         let prog = match self.program() {
-            Ok(p) if p.is_empty() => return Outcome::Skip("no BPF instructions".into()),
+            Ok(p) if p.is_empty() => return Outcome::Skip(SkipReason::NoInstructions),
             Ok(p) => p,
             Err(e) => {
                 return match &self.error {
                     Some(_) => Outcome::Pass,
-                    None => Outcome::Fail(e),
+                    None => Outcome::Fail(Failure::Program(e)),
                 }
             }
         };
         match (run_conformance(&prog, self.mem.clone()), self.result, &self.error) {
             (Ok(r), Some(want), _) if r.r0 == want => Outcome::Pass,
-            (Ok(r), Some(want), _) => Outcome::Fail(format!("r0 = {:#x}, expected {want:#x}", r.r0)),
-            (Ok(r), None, Some(e)) => Outcome::Fail(format!("r0 = {:#x}, expected error '{e}'", r.r0)),
+            (Ok(r), Some(want), _) => Outcome::Fail(Failure::Result { r0: r.r0, want }),
+            (Ok(r), None, Some(e)) => Outcome::Fail(Failure::ErrorExpected {
+                r0: r.r0,
+                error: e.clone(),
+            }),
             (Err(_), _, Some(_)) => Outcome::Pass,
-            (Err(e), _, None) => Outcome::Fail(format!("error: {e}")),
-            (Ok(_), None, None) => Outcome::Skip("no result or error".into()),
+            (Err(e), _, None) => Outcome::Fail(Failure::Run(e)),
+            (Ok(_), None, None) => Outcome::Skip(SkipReason::NothingToCheck),
         }
     }
 }

@@ -487,10 +487,10 @@ pub enum Problem {
         want: String,
     },
     /// A program would read something else than the trampoline stores.
-    #[error("contract: {message}")]
+    #[error("contract: {found}")]
     Contract {
         /// What the contract check found.
-        message: String,
+        found: crate::tramp::contract::ContractProblem,
     },
     /// The scenario expects a contract violation, and the contract holds.
     #[error("contract: expected a violation, the contract holds")]

@@ -91,7 +91,7 @@ pub fn show(
             contract
                 .lines
                 .iter()
-                .flat_map(|l| l.problems.iter().map(|p| Problem::Contract { message: p.clone() })),
+                .flat_map(|l| l.problems.iter().map(|p| Problem::Contract { found: p.clone() })),
         );
     }
     if !violated && s.expect.contract_violation && encoded.is_ok() {
@@ -243,7 +243,7 @@ pub fn markdown(r: &ShowReport) -> String {
             s.push_str(&format!("| {} | {:?} | `{:#x}` |\n", i.prog, i.pass, i.func_meta));
         }
     }
-    let problems: Vec<&String> = r.contract.lines.iter().flat_map(|l| &l.problems).collect();
+    let problems: Vec<&contract::ContractProblem> = r.contract.lines.iter().flat_map(|l| &l.problems).collect();
     if problems.is_empty() {
         s.push_str(&format!("\nContract ({profile}): holds for every program and pass.\n"));
     } else {

@@ -359,7 +359,16 @@ fn contract_per_profile() {
     let c = contract::check(&enc, &prof.verifier_meta, &prof.name);
     assert!(!c.holds());
     let first = &c.lines[0].problems[0];
-    assert!(first.starts_with("A (fsession, entry): ctx[-1] = 0x1 has cookie index 0, so bpf_session_cookie() returns ctx[-0] (rbp-16, arg0)"), "{first}");
+    match first {
+        contract::ContractProblem::NoCookieSlot { who, stored, read } => {
+            assert_eq!((who.prog.as_str(), who.pass), ("A", Pass::Entry));
+            assert_eq!(*stored, 1);
+            assert_eq!((read.index, read.rbp_off, read.slot.as_deref()), (0, -16, Some("arg0")));
+        }
+        other => panic!("expected NoCookieSlot, got {other:?}"),
+    }
+    let text = first.to_string();
+    assert!(text.starts_with("A (fsession, entry): ctx[-1] = 0x1 has cookie index 0, so bpf_session_cookie() returns ctx[-0] (rbp-16, arg0)"), "{text}");
     // Cross-check: a 7.0 trampoline read with v9 inlines is also wrong.
     let (s, _) = cookie_spec("linux-7.0");
     let enc = encode(&s).unwrap();

@@ -401,7 +401,7 @@ pub(crate) fn sees(v: &Rc<View>, all: bool) -> Html {
             <Rows id="sees-rows" len={enc.invocations.len().min(r.contract.lines.len())} row={row} head={head} label="ctx[-1] per program and pass" all={all}/>
             <div id="contract" class={if holds {"ok"} else {"error"}}>
                 { if holds { format!("contract ({}): holds for every program and pass", v.profile) } else { format!("contract ({}): VIOLATED", v.profile) } }
-                <ul>{ for r.contract.lines.iter().flat_map(|l| l.problems.iter()).map(|p| html!{ <li>{p.clone()}</li> }) }</ul>
+                <ul>{ for r.contract.lines.iter().flat_map(|l| l.problems.iter()).map(|p| html!{ <li>{p.to_string()}</li> }) }</ul>
             </div>
         </div>
     }

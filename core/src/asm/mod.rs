@@ -44,13 +44,18 @@ impl std::fmt::Display for Syntax {
     }
 }
 
+/// A BPF assembly syntax name that is neither `kernel` nor `conformance`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown syntax '{0}' (expected kernel or conformance)")]
+pub struct UnknownSyntax(pub String);
+
 impl std::str::FromStr for Syntax {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownSyntax;
+    fn from_str(s: &str) -> Result<Self, UnknownSyntax> {
         match s {
             "kernel" | "xlated" | "bpftool" => Ok(Syntax::Kernel),
             "conformance" | "asm" => Ok(Syntax::Conformance),
-            _ => Err(format!("unknown syntax '{s}' (expected kernel or conformance)")),
+            _ => Err(UnknownSyntax(s.to_string())),
         }
     }
 }

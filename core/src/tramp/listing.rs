@@ -19,13 +19,18 @@ pub enum AsmSyntax {
     Att,
 }
 
+/// An x86 assembly syntax name that is neither `intel` nor `att`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown syntax '{0}' (intel or att)")]
+pub struct UnknownAsmSyntax(pub String);
+
 impl std::str::FromStr for AsmSyntax {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownAsmSyntax;
+    fn from_str(s: &str) -> Result<Self, UnknownAsmSyntax> {
         match s {
             "intel" => Ok(AsmSyntax::Intel),
             "att" | "gas" | "at&t" => Ok(AsmSyntax::Att),
-            _ => Err(format!("unknown syntax '{s}' (intel or att)")),
+            _ => Err(UnknownAsmSyntax(s.to_string())),
         }
     }
 }

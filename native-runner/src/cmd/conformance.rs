@@ -51,6 +51,16 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CmdError> {
     Ok(files)
 }
 
+/// What became of one `.data` file.
+enum FileOutcome {
+    /// It cannot be read.
+    Unreadable(std::io::Error),
+    /// It is not a `.data` file.
+    Unparsable(fsession_core::conformance::DataError),
+    /// It was judged.
+    Ran(Outcome),
+}
+
 /// Runs the files and prints failures and a summary.
 pub fn run(args: Args) -> CmdResult {
     let paths = if args.paths.is_empty() {
@@ -68,24 +78,32 @@ pub fn run(args: Args) -> CmdResult {
     for f in &files {
         let name = f.display();
         let outcome = match std::fs::read_to_string(f) {
-            Err(e) => Outcome::Fail(format!("cannot read: {e}")),
+            Err(e) => FileOutcome::Unreadable(e),
             Ok(text) => match parse_data(&text) {
-                Ok(tc) => tc.run(),
-                Err(e) => Outcome::Fail(format!("cannot parse: {e}")),
+                Ok(tc) => FileOutcome::Ran(tc.run()),
+                Err(e) => FileOutcome::Unparsable(e),
             },
         };
         match outcome {
-            Outcome::Pass => {
+            FileOutcome::Ran(Outcome::Pass) => {
                 passed += 1;
                 if args.verbose {
                     println!("PASS {name}");
                 }
             }
-            Outcome::Fail(why) => {
+            FileOutcome::Ran(Outcome::Fail(why)) => {
                 failed += 1;
                 println!("FAIL {name}: {why}");
             }
-            Outcome::Skip(why) => {
+            FileOutcome::Unreadable(e) => {
+                failed += 1;
+                println!("FAIL {name}: cannot read: {e}");
+            }
+            FileOutcome::Unparsable(e) => {
+                failed += 1;
+                println!("FAIL {name}: cannot parse: {e}");
+            }
+            FileOutcome::Ran(Outcome::Skip(why)) => {
                 skipped += 1;
                 println!("SKIP {name}: {why}");
             }

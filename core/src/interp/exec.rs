@@ -3,7 +3,7 @@
 //! the [`Host`], which checks every access.
 
 use super::memory::{CallFault, Host};
-use super::op::Op;
+use super::op::{binary_ops, sdiv32, sdiv64, smod32, smod64, Op};
 use super::{RunOptions, RunResult, VmError, VmErrorKind, CODE_BASE, MAX_CALL_DEPTH, STACK_FRAME_SIZE};
 use crate::isa::AtomicOp;
 
@@ -11,39 +11,6 @@ struct Frame {
     ret: usize,
     saved: [u64; 4],
     fp: u64,
-}
-
-#[inline(always)]
-fn sdiv64(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        0
-    } else {
-        (a as i64).wrapping_div(b as i64) as u64
-    }
-}
-#[inline(always)]
-fn smod64(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        (a as i64).wrapping_rem(b as i64) as u64
-    }
-}
-#[inline(always)]
-fn sdiv32(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        0
-    } else {
-        (a as i32).wrapping_div(b as i32) as u32
-    }
-}
-#[inline(always)]
-fn smod32(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        a
-    } else {
-        (a as i32).wrapping_rem(b as i32) as u32
-    }
 }
 
 fn sign_extend(v: u64, size: u8) -> u64 {
@@ -114,166 +81,44 @@ pub(crate) fn run<H: Host>(ops: &[Op], host: &mut H, args: [u64; 5], opts: RunOp
                 }
             }};
         }
-        match *op {
-            Op::Add64I { d, imm } => r[d as usize & 15] = r[d as usize & 15].wrapping_add(imm),
-            Op::Add64R { d, s } => r[d as usize & 15] = r[d as usize & 15].wrapping_add(r[s as usize & 15]),
-            Op::Sub64I { d, imm } => r[d as usize & 15] = r[d as usize & 15].wrapping_sub(imm),
-            Op::Sub64R { d, s } => r[d as usize & 15] = r[d as usize & 15].wrapping_sub(r[s as usize & 15]),
-            Op::Mul64I { d, imm } => r[d as usize & 15] = r[d as usize & 15].wrapping_mul(imm),
-            Op::Mul64R { d, s } => r[d as usize & 15] = r[d as usize & 15].wrapping_mul(r[s as usize & 15]),
-            Op::Div64I { d, imm } => r[d as usize & 15] = r[d as usize & 15].checked_div(imm).unwrap_or(0),
-            Op::Div64R { d, s } => r[d as usize & 15] = r[d as usize & 15].checked_div(r[s as usize & 15]).unwrap_or(0),
-            Op::SDiv64I { d, imm } => r[d as usize & 15] = sdiv64(r[d as usize & 15], imm),
-            Op::SDiv64R { d, s } => r[d as usize & 15] = sdiv64(r[d as usize & 15], r[s as usize & 15]),
-            Op::Or64I { d, imm } => r[d as usize & 15] |= imm,
-            Op::Or64R { d, s } => r[d as usize & 15] |= r[s as usize & 15],
-            Op::And64I { d, imm } => r[d as usize & 15] &= imm,
-            Op::And64R { d, s } => r[d as usize & 15] &= r[s as usize & 15],
-            Op::Lsh64I { d, imm } => r[d as usize & 15] <<= imm & 63,
-            Op::Lsh64R { d, s } => r[d as usize & 15] <<= r[s as usize & 15] & 63,
-            Op::Rsh64I { d, imm } => r[d as usize & 15] >>= imm & 63,
-            Op::Rsh64R { d, s } => r[d as usize & 15] >>= r[s as usize & 15] & 63,
-            Op::Mod64I { d, imm } => {
-                r[d as usize & 15] = r[d as usize & 15].checked_rem(imm).unwrap_or(r[d as usize & 15])
-            }
-            Op::Mod64R { d, s } => {
-                r[d as usize & 15] = r[d as usize & 15]
-                    .checked_rem(r[s as usize & 15])
-                    .unwrap_or(r[d as usize & 15])
-            }
-            Op::SMod64I { d, imm } => r[d as usize & 15] = smod64(r[d as usize & 15], imm),
-            Op::SMod64R { d, s } => r[d as usize & 15] = smod64(r[d as usize & 15], r[s as usize & 15]),
-            Op::Xor64I { d, imm } => r[d as usize & 15] ^= imm,
-            Op::Xor64R { d, s } => r[d as usize & 15] ^= r[s as usize & 15],
-            Op::Mov64I { d, imm } => r[d as usize & 15] = imm,
-            Op::Mov64R { d, s } => r[d as usize & 15] = r[s as usize & 15],
-            Op::Arsh64I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as i64) >> (imm & 63)) as u64,
-            Op::Arsh64R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as i64) >> (r[s as usize & 15] & 63)) as u64
-            }
-            Op::Add32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_add(imm as u32)) as u64,
-            Op::Add32R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_add(r[s as usize & 15] as u32)) as u64
-            }
-            Op::Sub32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_sub(imm as u32)) as u64,
-            Op::Sub32R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_sub(r[s as usize & 15] as u32)) as u64
-            }
-            Op::Mul32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_mul(imm as u32)) as u64,
-            Op::Mul32R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32).wrapping_mul(r[s as usize & 15] as u32)) as u64
-            }
-            Op::Div32I { d, imm } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32).checked_div(imm as u32).unwrap_or(0)) as u64
-            }
-            Op::Div32R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32)
-                    .checked_div(r[s as usize & 15] as u32)
-                    .unwrap_or(0)) as u64
-            }
-            Op::SDiv32I { d, imm } => r[d as usize & 15] = (sdiv32(r[d as usize & 15] as u32, imm as u32)) as u64,
-            Op::SDiv32R { d, s } => {
-                r[d as usize & 15] = (sdiv32(r[d as usize & 15] as u32, r[s as usize & 15] as u32)) as u64
-            }
-            Op::Or32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32) | (imm as u32)) as u64,
-            Op::Or32R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32) | (r[s as usize & 15] as u32)) as u64
-            }
-            Op::And32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32) & (imm as u32)) as u64,
-            Op::And32R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32) & (r[s as usize & 15] as u32)) as u64
-            }
-            Op::Lsh32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32) << ((imm as u32) & 31)) as u64,
-            Op::Lsh32R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32) << ((r[s as usize & 15] as u32) & 31)) as u64
-            }
-            Op::Rsh32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32) >> ((imm as u32) & 31)) as u64,
-            Op::Rsh32R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32) >> ((r[s as usize & 15] as u32) & 31)) as u64
-            }
-            Op::Mod32I { d, imm } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32)
-                    .checked_rem(imm as u32)
-                    .unwrap_or(r[d as usize & 15] as u32)) as u64
-            }
-            Op::Mod32R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32)
-                    .checked_rem(r[s as usize & 15] as u32)
-                    .unwrap_or(r[d as usize & 15] as u32)) as u64
-            }
-            Op::SMod32I { d, imm } => r[d as usize & 15] = (smod32(r[d as usize & 15] as u32, imm as u32)) as u64,
-            Op::SMod32R { d, s } => {
-                r[d as usize & 15] = (smod32(r[d as usize & 15] as u32, r[s as usize & 15] as u32)) as u64
-            }
-            Op::Xor32I { d, imm } => r[d as usize & 15] = ((r[d as usize & 15] as u32) ^ (imm as u32)) as u64,
-            Op::Xor32R { d, s } => {
-                r[d as usize & 15] = ((r[d as usize & 15] as u32) ^ (r[s as usize & 15] as u32)) as u64
-            }
-            Op::Mov32I { d, imm } => r[d as usize & 15] = (imm as u32) as u64,
-            Op::Mov32R { d, s } => r[d as usize & 15] = (r[s as usize & 15] as u32) as u64,
-            Op::Arsh32I { d, imm } => {
-                r[d as usize & 15] = ((((r[d as usize & 15] as u32) as i32) >> ((imm as u32) & 31)) as u32) as u64
-            }
-            Op::Arsh32R { d, s } => {
-                r[d as usize & 15] =
-                    ((((r[d as usize & 15] as u32) as i32) >> ((r[s as usize & 15] as u32) & 31)) as u32) as u64
-            }
-            Op::JEq64I { d, imm, t } => jcc!(r[d as usize & 15] == imm, t),
-            Op::JEq64R { d, s, t } => jcc!(r[d as usize & 15] == r[s as usize & 15], t),
-            Op::JEq32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) == (imm as u32), t),
-            Op::JEq32R { d, s, t } => jcc!((r[d as usize & 15] as u32) == (r[s as usize & 15] as u32), t),
-            Op::JGt64I { d, imm, t } => jcc!(r[d as usize & 15] > imm, t),
-            Op::JGt64R { d, s, t } => jcc!(r[d as usize & 15] > r[s as usize & 15], t),
-            Op::JGt32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) > (imm as u32), t),
-            Op::JGt32R { d, s, t } => jcc!((r[d as usize & 15] as u32) > (r[s as usize & 15] as u32), t),
-            Op::JGe64I { d, imm, t } => jcc!(r[d as usize & 15] >= imm, t),
-            Op::JGe64R { d, s, t } => jcc!(r[d as usize & 15] >= r[s as usize & 15], t),
-            Op::JGe32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) >= (imm as u32), t),
-            Op::JGe32R { d, s, t } => jcc!((r[d as usize & 15] as u32) >= (r[s as usize & 15] as u32), t),
-            Op::JSet64I { d, imm, t } => jcc!(r[d as usize & 15] & imm != 0, t),
-            Op::JSet64R { d, s, t } => jcc!(r[d as usize & 15] & r[s as usize & 15] != 0, t),
-            Op::JSet32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) & (imm as u32) != 0, t),
-            Op::JSet32R { d, s, t } => jcc!((r[d as usize & 15] as u32) & (r[s as usize & 15] as u32) != 0, t),
-            Op::JNe64I { d, imm, t } => jcc!(r[d as usize & 15] != imm, t),
-            Op::JNe64R { d, s, t } => jcc!(r[d as usize & 15] != r[s as usize & 15], t),
-            Op::JNe32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) != (imm as u32), t),
-            Op::JNe32R { d, s, t } => jcc!((r[d as usize & 15] as u32) != (r[s as usize & 15] as u32), t),
-            Op::JSgt64I { d, imm, t } => jcc!((r[d as usize & 15] as i64) > (imm as i64), t),
-            Op::JSgt64R { d, s, t } => jcc!((r[d as usize & 15] as i64) > (r[s as usize & 15] as i64), t),
-            Op::JSgt32I { d, imm, t } => jcc!(((r[d as usize & 15] as u32) as i32) > ((imm as u32) as i32), t),
-            Op::JSgt32R { d, s, t } => jcc!(
-                ((r[d as usize & 15] as u32) as i32) > ((r[s as usize & 15] as u32) as i32),
-                t
-            ),
-            Op::JSge64I { d, imm, t } => jcc!((r[d as usize & 15] as i64) >= (imm as i64), t),
-            Op::JSge64R { d, s, t } => jcc!((r[d as usize & 15] as i64) >= (r[s as usize & 15] as i64), t),
-            Op::JSge32I { d, imm, t } => jcc!(((r[d as usize & 15] as u32) as i32) >= ((imm as u32) as i32), t),
-            Op::JSge32R { d, s, t } => jcc!(
-                ((r[d as usize & 15] as u32) as i32) >= ((r[s as usize & 15] as u32) as i32),
-                t
-            ),
-            Op::JLt64I { d, imm, t } => jcc!(r[d as usize & 15] < imm, t),
-            Op::JLt64R { d, s, t } => jcc!(r[d as usize & 15] < r[s as usize & 15], t),
-            Op::JLt32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) < (imm as u32), t),
-            Op::JLt32R { d, s, t } => jcc!((r[d as usize & 15] as u32) < (r[s as usize & 15] as u32), t),
-            Op::JLe64I { d, imm, t } => jcc!(r[d as usize & 15] <= imm, t),
-            Op::JLe64R { d, s, t } => jcc!(r[d as usize & 15] <= r[s as usize & 15], t),
-            Op::JLe32I { d, imm, t } => jcc!((r[d as usize & 15] as u32) <= (imm as u32), t),
-            Op::JLe32R { d, s, t } => jcc!((r[d as usize & 15] as u32) <= (r[s as usize & 15] as u32), t),
-            Op::JSlt64I { d, imm, t } => jcc!((r[d as usize & 15] as i64) < (imm as i64), t),
-            Op::JSlt64R { d, s, t } => jcc!((r[d as usize & 15] as i64) < (r[s as usize & 15] as i64), t),
-            Op::JSlt32I { d, imm, t } => jcc!(((r[d as usize & 15] as u32) as i32) < ((imm as u32) as i32), t),
-            Op::JSlt32R { d, s, t } => jcc!(
-                ((r[d as usize & 15] as u32) as i32) < ((r[s as usize & 15] as u32) as i32),
-                t
-            ),
-            Op::JSle64I { d, imm, t } => jcc!((r[d as usize & 15] as i64) <= (imm as i64), t),
-            Op::JSle64R { d, s, t } => jcc!((r[d as usize & 15] as i64) <= (r[s as usize & 15] as i64), t),
-            Op::JSle32I { d, imm, t } => jcc!(((r[d as usize & 15] as u32) as i32) <= ((imm as u32) as i32), t),
-            Op::JSle32R { d, s, t } => jcc!(
-                ((r[d as usize & 15] as u32) as i32) <= ((r[s as usize & 15] as u32) as i32),
-                t
-            ),
+        // The table's rows expand to one arm each per operand form; the rest of the match
+        // (moves with sign extension, byte swaps, calls, memory) is written out below.
+        macro_rules! step {
+            (
+                alu: [$($ai:ident $ar:ident = $aop:ident, $aw:literal, $at:ty: |$a:ident, $b:ident| $ae:expr;)*]
+                jmp: [$($ji:ident $jr:ident = $jop:ident, $jw:literal, $jt:ty: |$x:ident, $y:ident| $je:expr;)*]
+                $($arms:tt)*
+            ) => {
+                match *op {
+                    $(
+                        Op::$ai { d, imm } => {
+                            let $a = r[d as usize & 15] as $at;
+                            let $b = imm as $at;
+                            r[d as usize & 15] = ($ae) as u64;
+                        }
+                        Op::$ar { d, s } => {
+                            let $a = r[d as usize & 15] as $at;
+                            let $b = r[s as usize & 15] as $at;
+                            r[d as usize & 15] = ($ae) as u64;
+                        }
+                    )*
+                    $(
+                        Op::$ji { d, imm, t } => {
+                            let $x = r[d as usize & 15] as $jt;
+                            let $y = imm as $jt;
+                            jcc!($je, t)
+                        }
+                        Op::$jr { d, s, t } => {
+                            let $x = r[d as usize & 15] as $jt;
+                            let $y = r[s as usize & 15] as $jt;
+                            jcc!($je, t)
+                        }
+                    )*
+                    $($arms)*
+                }
+            };
+        }
+        binary_ops!(step! {
             Op::MovSx64 { d, s, bits } => {
                 let v = r[s as usize & 15];
                 r[d as usize & 15] = match bits {
@@ -412,7 +257,7 @@ pub(crate) fn run<H: Host>(ops: &[Op], host: &mut H, args: [u64; 5], opts: RunOp
                     kind: VmErrorKind::Decode(crate::isa::DecodeErrorKind::UnknownOpcode(0)),
                 })
             }
-        }
+        })
     }
 }
 

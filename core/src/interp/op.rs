@@ -1,542 +1,196 @@
 //! The interpreter's internal form: one enum variant per operation with its fields unpacked,
-//! so execution is a single dense `match` whose arms load only what they use. Generated from
-//! the structured [`Instr`] form; the variant names say operation, width and operand kind
-//! (`Add64I` = 64-bit add of an immediate, `JLt32R` = 32-bit `<` against a register).
+//! so execution is a single dense `match` whose arms load only what they use. The variant
+//! names say operation, width and operand kind (`Add64I` = 64-bit add of an immediate,
+//! `JLt32R` = 32-bit `<` against a register).
+//!
+//! The binary ALU operations and the conditional jumps are one table, [`binary_ops!`]: each
+//! row names the immediate-form and register-form variants, the [`Instr`] operation and width
+//! they lower from, the operand type, and the operation as an expression over the destination
+//! value `a` and the source value `b`. The [`Op`] enum, its lowering and the execution arms
+//! (`exec.rs`) are all expanded from that one table, so a row cannot be added to one and
+//! forgotten in another.
 
 use crate::isa::{AluOp, AtomicOp, EndKind, Instr, JmpCond, Operand, Size};
 
-/// One lowered instruction slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub(crate) enum Op {
-    Add64I {
-        d: u8,
-        imm: u64,
-    },
-    Add64R {
-        d: u8,
-        s: u8,
-    },
-    Sub64I {
-        d: u8,
-        imm: u64,
-    },
-    Sub64R {
-        d: u8,
-        s: u8,
-    },
-    Mul64I {
-        d: u8,
-        imm: u64,
-    },
-    Mul64R {
-        d: u8,
-        s: u8,
-    },
-    Div64I {
-        d: u8,
-        imm: u64,
-    },
-    Div64R {
-        d: u8,
-        s: u8,
-    },
-    SDiv64I {
-        d: u8,
-        imm: u64,
-    },
-    SDiv64R {
-        d: u8,
-        s: u8,
-    },
-    Or64I {
-        d: u8,
-        imm: u64,
-    },
-    Or64R {
-        d: u8,
-        s: u8,
-    },
-    And64I {
-        d: u8,
-        imm: u64,
-    },
-    And64R {
-        d: u8,
-        s: u8,
-    },
-    Lsh64I {
-        d: u8,
-        imm: u64,
-    },
-    Lsh64R {
-        d: u8,
-        s: u8,
-    },
-    Rsh64I {
-        d: u8,
-        imm: u64,
-    },
-    Rsh64R {
-        d: u8,
-        s: u8,
-    },
-    Mod64I {
-        d: u8,
-        imm: u64,
-    },
-    Mod64R {
-        d: u8,
-        s: u8,
-    },
-    SMod64I {
-        d: u8,
-        imm: u64,
-    },
-    SMod64R {
-        d: u8,
-        s: u8,
-    },
-    Xor64I {
-        d: u8,
-        imm: u64,
-    },
-    Xor64R {
-        d: u8,
-        s: u8,
-    },
-    Mov64I {
-        d: u8,
-        imm: u64,
-    },
-    Mov64R {
-        d: u8,
-        s: u8,
-    },
-    Arsh64I {
-        d: u8,
-        imm: u64,
-    },
-    Arsh64R {
-        d: u8,
-        s: u8,
-    },
-    Add32I {
-        d: u8,
-        imm: u64,
-    },
-    Add32R {
-        d: u8,
-        s: u8,
-    },
-    Sub32I {
-        d: u8,
-        imm: u64,
-    },
-    Sub32R {
-        d: u8,
-        s: u8,
-    },
-    Mul32I {
-        d: u8,
-        imm: u64,
-    },
-    Mul32R {
-        d: u8,
-        s: u8,
-    },
-    Div32I {
-        d: u8,
-        imm: u64,
-    },
-    Div32R {
-        d: u8,
-        s: u8,
-    },
-    SDiv32I {
-        d: u8,
-        imm: u64,
-    },
-    SDiv32R {
-        d: u8,
-        s: u8,
-    },
-    Or32I {
-        d: u8,
-        imm: u64,
-    },
-    Or32R {
-        d: u8,
-        s: u8,
-    },
-    And32I {
-        d: u8,
-        imm: u64,
-    },
-    And32R {
-        d: u8,
-        s: u8,
-    },
-    Lsh32I {
-        d: u8,
-        imm: u64,
-    },
-    Lsh32R {
-        d: u8,
-        s: u8,
-    },
-    Rsh32I {
-        d: u8,
-        imm: u64,
-    },
-    Rsh32R {
-        d: u8,
-        s: u8,
-    },
-    Mod32I {
-        d: u8,
-        imm: u64,
-    },
-    Mod32R {
-        d: u8,
-        s: u8,
-    },
-    SMod32I {
-        d: u8,
-        imm: u64,
-    },
-    SMod32R {
-        d: u8,
-        s: u8,
-    },
-    Xor32I {
-        d: u8,
-        imm: u64,
-    },
-    Xor32R {
-        d: u8,
-        s: u8,
-    },
-    Mov32I {
-        d: u8,
-        imm: u64,
-    },
-    Mov32R {
-        d: u8,
-        s: u8,
-    },
-    Arsh32I {
-        d: u8,
-        imm: u64,
-    },
-    Arsh32R {
-        d: u8,
-        s: u8,
-    },
-    JEq64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JEq64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JEq32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JEq32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JGt64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JGt64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JGt32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JGt32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JGe64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JGe64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JGe32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JGe32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JSet64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JSet64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JSet32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JSet32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JNe64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JNe64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JNe32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JNe32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JSgt64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JSgt64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JSgt32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JSgt32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JSge64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JSge64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JSge32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JSge32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JLt64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JLt64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JLt32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JLt32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JLe64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JLe64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JLe32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JLe32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JSlt64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JSlt64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JSlt32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JSlt32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JSle64I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JSle64R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    JSle32I {
-        d: u8,
-        imm: u64,
-        t: u32,
-    },
-    JSle32R {
-        d: u8,
-        s: u8,
-        t: u32,
-    },
-    MovSx64 {
-        d: u8,
-        s: u8,
-        bits: u8,
-    },
-    MovSx32 {
-        d: u8,
-        s: u8,
-        bits: u8,
-    },
-    Neg64 {
-        d: u8,
-    },
-    Neg32 {
-        d: u8,
-    },
-    Le {
-        d: u8,
-        bits: u8,
-    },
-    Swap {
-        d: u8,
-        bits: u8,
-    },
-    Ja {
-        t: u32,
-    },
-    CallHelper {
-        id: i32,
-    },
-    CallKfunc {
-        id: i32,
-    },
-    CallLocal {
-        t: u32,
-    },
-    Callx {
-        d: u8,
-    },
-    Exit,
-    Lddw {
-        d: u8,
-        imm: u64,
-    },
-    /// The second slot of a `lddw`: never executed (prepare rejects jumps to it).
-    LddwTail,
-    Ldx {
-        d: u8,
-        s: u8,
-        off: i16,
-        size: u8,
-    },
-    Ldxs {
-        d: u8,
-        s: u8,
-        off: i16,
-        size: u8,
-    },
-    St {
-        d: u8,
-        off: i16,
-        size: u8,
-        imm: u64,
-    },
-    Stx {
-        d: u8,
-        s: u8,
-        off: i16,
-        size: u8,
-    },
-    Atomic {
-        d: u8,
-        s: u8,
-        off: i16,
-        size: u8,
-        op: AtomicOp,
-        fetch: bool,
-    },
-    LdPkt {
-        s: Option<u8>,
-        size: u8,
-        imm: u64,
-    },
+/// The table of binary ALU operations and conditional jumps; expands to `$callback! { alu:
+/// [rows] jmp: [rows] $extra }`. A row is `ImmVariant RegVariant = Operation, wide, Type:
+/// |a, b| expression`; for ALU rows the expression is the new destination value (zero-extended
+/// to 64 bits from `Type`), for jump rows whether the branch is taken. Division by zero gives
+/// 0 and modulo by zero keeps the dividend, as the ISA defines; shift counts are masked to the
+/// width.
+macro_rules! binary_ops {
+    ($callback:ident ! { $($extra:tt)* }) => {
+        $callback! {
+            alu: [
+                Add64I Add64R = Add, true, u64: |a, b| a.wrapping_add(b);
+                Sub64I Sub64R = Sub, true, u64: |a, b| a.wrapping_sub(b);
+                Mul64I Mul64R = Mul, true, u64: |a, b| a.wrapping_mul(b);
+                Div64I Div64R = Div, true, u64: |a, b| a.checked_div(b).unwrap_or(0);
+                SDiv64I SDiv64R = SDiv, true, u64: |a, b| sdiv64(a, b);
+                Or64I Or64R = Or, true, u64: |a, b| a | b;
+                And64I And64R = And, true, u64: |a, b| a & b;
+                Lsh64I Lsh64R = Lsh, true, u64: |a, b| a << (b & 63);
+                Rsh64I Rsh64R = Rsh, true, u64: |a, b| a >> (b & 63);
+                Mod64I Mod64R = Mod, true, u64: |a, b| a.checked_rem(b).unwrap_or(a);
+                SMod64I SMod64R = SMod, true, u64: |a, b| smod64(a, b);
+                Xor64I Xor64R = Xor, true, u64: |a, b| a ^ b;
+                Mov64I Mov64R = Mov, true, u64: |_a, b| b;
+                Arsh64I Arsh64R = Arsh, true, u64: |a, b| ((a as i64) >> (b & 63)) as u64;
+                Add32I Add32R = Add, false, u32: |a, b| a.wrapping_add(b);
+                Sub32I Sub32R = Sub, false, u32: |a, b| a.wrapping_sub(b);
+                Mul32I Mul32R = Mul, false, u32: |a, b| a.wrapping_mul(b);
+                Div32I Div32R = Div, false, u32: |a, b| a.checked_div(b).unwrap_or(0);
+                SDiv32I SDiv32R = SDiv, false, u32: |a, b| sdiv32(a, b);
+                Or32I Or32R = Or, false, u32: |a, b| a | b;
+                And32I And32R = And, false, u32: |a, b| a & b;
+                Lsh32I Lsh32R = Lsh, false, u32: |a, b| a << (b & 31);
+                Rsh32I Rsh32R = Rsh, false, u32: |a, b| a >> (b & 31);
+                Mod32I Mod32R = Mod, false, u32: |a, b| a.checked_rem(b).unwrap_or(a);
+                SMod32I SMod32R = SMod, false, u32: |a, b| smod32(a, b);
+                Xor32I Xor32R = Xor, false, u32: |a, b| a ^ b;
+                Mov32I Mov32R = Mov, false, u32: |_a, b| b;
+                Arsh32I Arsh32R = Arsh, false, u32: |a, b| ((a as i32) >> (b & 31)) as u32;
+            ]
+            jmp: [
+                JEq64I JEq64R = Eq, true, u64: |a, b| a == b;
+                JEq32I JEq32R = Eq, false, u32: |a, b| a == b;
+                JGt64I JGt64R = Gt, true, u64: |a, b| a > b;
+                JGt32I JGt32R = Gt, false, u32: |a, b| a > b;
+                JGe64I JGe64R = Ge, true, u64: |a, b| a >= b;
+                JGe32I JGe32R = Ge, false, u32: |a, b| a >= b;
+                JSet64I JSet64R = Set, true, u64: |a, b| a & b != 0;
+                JSet32I JSet32R = Set, false, u32: |a, b| a & b != 0;
+                JNe64I JNe64R = Ne, true, u64: |a, b| a != b;
+                JNe32I JNe32R = Ne, false, u32: |a, b| a != b;
+                JSgt64I JSgt64R = Sgt, true, u64: |a, b| (a as i64) > (b as i64);
+                JSgt32I JSgt32R = Sgt, false, u32: |a, b| (a as i32) > (b as i32);
+                JSge64I JSge64R = Sge, true, u64: |a, b| (a as i64) >= (b as i64);
+                JSge32I JSge32R = Sge, false, u32: |a, b| (a as i32) >= (b as i32);
+                JLt64I JLt64R = Lt, true, u64: |a, b| a < b;
+                JLt32I JLt32R = Lt, false, u32: |a, b| a < b;
+                JLe64I JLe64R = Le, true, u64: |a, b| a <= b;
+                JLe32I JLe32R = Le, false, u32: |a, b| a <= b;
+                JSlt64I JSlt64R = Slt, true, u64: |a, b| (a as i64) < (b as i64);
+                JSlt32I JSlt32R = Slt, false, u32: |a, b| (a as i32) < (b as i32);
+                JSle64I JSle64R = Sle, true, u64: |a, b| (a as i64) <= (b as i64);
+                JSle32I JSle32R = Sle, false, u32: |a, b| (a as i32) <= (b as i32);
+            ]
+            $($extra)*
+        }
+    };
 }
+pub(crate) use binary_ops;
+
+/// Signed 64-bit division; division by zero gives 0 (and `i64::MIN / -1` wraps).
+#[inline(always)]
+pub(crate) fn sdiv64(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        0
+    } else {
+        (a as i64).wrapping_div(b as i64) as u64
+    }
+}
+
+/// Signed 64-bit modulo; modulo by zero keeps the dividend.
+#[inline(always)]
+pub(crate) fn smod64(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        (a as i64).wrapping_rem(b as i64) as u64
+    }
+}
+
+/// Signed 32-bit division; division by zero gives 0.
+#[inline(always)]
+pub(crate) fn sdiv32(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        0
+    } else {
+        (a as i32).wrapping_div(b as i32) as u32
+    }
+}
+
+/// Signed 32-bit modulo; modulo by zero keeps the dividend.
+#[inline(always)]
+pub(crate) fn smod32(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        (a as i32).wrapping_rem(b as i32) as u32
+    }
+}
+
+/// Expands the table into the [`Op`] enum (the table's variants, then the hand-written ones)
+/// and the lowering of ALU and jump instructions.
+macro_rules! define_op {
+    (
+        alu: [$($ai:ident $ar:ident = $aop:ident, $aw:literal, $at:ty: |$a:ident, $b:ident| $ae:expr;)*]
+        jmp: [$($ji:ident $jr:ident = $jop:ident, $jw:literal, $jt:ty: |$x:ident, $y:ident| $je:expr;)*]
+    ) => {
+        /// One lowered instruction slot.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[allow(missing_docs)]
+        pub(crate) enum Op {
+            $(
+                $ai { d: u8, imm: u64 },
+                $ar { d: u8, s: u8 },
+            )*
+            $(
+                $ji { d: u8, imm: u64, t: u32 },
+                $jr { d: u8, s: u8, t: u32 },
+            )*
+            MovSx64 { d: u8, s: u8, bits: u8 },
+            MovSx32 { d: u8, s: u8, bits: u8 },
+            Neg64 { d: u8 },
+            Neg32 { d: u8 },
+            Le { d: u8, bits: u8 },
+            Swap { d: u8, bits: u8 },
+            Ja { t: u32 },
+            CallHelper { id: i32 },
+            CallKfunc { id: i32 },
+            CallLocal { t: u32 },
+            Callx { d: u8 },
+            Exit,
+            Lddw { d: u8, imm: u64 },
+            /// The second slot of a `lddw`: never executed (prepare rejects jumps to it).
+            LddwTail,
+            Ldx { d: u8, s: u8, off: i16, size: u8 },
+            Ldxs { d: u8, s: u8, off: i16, size: u8 },
+            St { d: u8, off: i16, size: u8, imm: u64 },
+            Stx { d: u8, s: u8, off: i16, size: u8 },
+            Atomic { d: u8, s: u8, off: i16, size: u8, op: AtomicOp, fetch: bool },
+            LdPkt { s: Option<u8>, size: u8, imm: u64 },
+        }
+
+        fn lower_alu(wide: bool, op: AluOp, dst: u8, src: Operand) -> Op {
+            match (op, wide, src) {
+                (AluOp::Neg, true, _) => Op::Neg64 { d: dst },
+                (AluOp::Neg, false, _) => Op::Neg32 { d: dst },
+                (AluOp::MovSx(sz), true, Operand::Reg(s)) => Op::MovSx64 { d: dst, s, bits: size_bits(sz) },
+                (AluOp::MovSx(sz), false, Operand::Reg(s)) => Op::MovSx32 { d: dst, s, bits: size_bits(sz) },
+                (AluOp::MovSx(_), _, Operand::Imm(_)) => {
+                    unreachable!("movsx has no immediate form (rejected by decode)")
+                }
+                $(
+                    (AluOp::$aop, $aw, Operand::Imm(imm)) => Op::$ai { d: dst, imm: imm as i64 as u64 },
+                    (AluOp::$aop, $aw, Operand::Reg(s)) => Op::$ar { d: dst, s },
+                )*
+            }
+        }
+
+        fn lower_jmp(wide: bool, cond: JmpCond, dst: u8, src: Operand, t: u32) -> Op {
+            match (cond, wide, src) {
+                $(
+                    (JmpCond::$jop, $jw, Operand::Imm(imm)) => Op::$ji { d: dst, imm: imm as i64 as u64, t },
+                    (JmpCond::$jop, $jw, Operand::Reg(s)) => Op::$jr { d: dst, s, t },
+                )*
+            }
+        }
+    };
+}
+
+binary_ops!(define_op! {});
 
 /// Lowers a decoded instruction; `target` is the resolved absolute slot for jumps and calls,
 /// `func_addr` the address a `lddw` of a function loads.
@@ -628,301 +282,6 @@ pub(crate) fn lower(instr: &Instr, target: u32, func_addr: u64) -> Op {
     }
 }
 
-fn lower_alu(wide: bool, op: AluOp, dst: u8, src: Operand) -> Op {
-    match (op, wide, src) {
-        (AluOp::Neg, true, _) => Op::Neg64 { d: dst },
-        (AluOp::Neg, false, _) => Op::Neg32 { d: dst },
-        (AluOp::MovSx(sz), true, Operand::Reg(s)) => Op::MovSx64 {
-            d: dst,
-            s,
-            bits: size_bits(sz),
-        },
-        (AluOp::MovSx(sz), false, Operand::Reg(s)) => Op::MovSx32 {
-            d: dst,
-            s,
-            bits: size_bits(sz),
-        },
-        (AluOp::MovSx(_), _, Operand::Imm(_)) => unreachable!("movsx has no immediate form (rejected by decode)"),
-        (AluOp::Add, true, Operand::Imm(imm)) => Op::Add64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Add, true, Operand::Reg(s)) => Op::Add64R { d: dst, s },
-        (AluOp::Sub, true, Operand::Imm(imm)) => Op::Sub64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Sub, true, Operand::Reg(s)) => Op::Sub64R { d: dst, s },
-        (AluOp::Mul, true, Operand::Imm(imm)) => Op::Mul64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Mul, true, Operand::Reg(s)) => Op::Mul64R { d: dst, s },
-        (AluOp::Div, true, Operand::Imm(imm)) => Op::Div64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Div, true, Operand::Reg(s)) => Op::Div64R { d: dst, s },
-        (AluOp::SDiv, true, Operand::Imm(imm)) => Op::SDiv64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::SDiv, true, Operand::Reg(s)) => Op::SDiv64R { d: dst, s },
-        (AluOp::Or, true, Operand::Imm(imm)) => Op::Or64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Or, true, Operand::Reg(s)) => Op::Or64R { d: dst, s },
-        (AluOp::And, true, Operand::Imm(imm)) => Op::And64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::And, true, Operand::Reg(s)) => Op::And64R { d: dst, s },
-        (AluOp::Lsh, true, Operand::Imm(imm)) => Op::Lsh64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Lsh, true, Operand::Reg(s)) => Op::Lsh64R { d: dst, s },
-        (AluOp::Rsh, true, Operand::Imm(imm)) => Op::Rsh64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Rsh, true, Operand::Reg(s)) => Op::Rsh64R { d: dst, s },
-        (AluOp::Mod, true, Operand::Imm(imm)) => Op::Mod64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Mod, true, Operand::Reg(s)) => Op::Mod64R { d: dst, s },
-        (AluOp::SMod, true, Operand::Imm(imm)) => Op::SMod64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::SMod, true, Operand::Reg(s)) => Op::SMod64R { d: dst, s },
-        (AluOp::Xor, true, Operand::Imm(imm)) => Op::Xor64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Xor, true, Operand::Reg(s)) => Op::Xor64R { d: dst, s },
-        (AluOp::Mov, true, Operand::Imm(imm)) => Op::Mov64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Mov, true, Operand::Reg(s)) => Op::Mov64R { d: dst, s },
-        (AluOp::Arsh, true, Operand::Imm(imm)) => Op::Arsh64I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Arsh, true, Operand::Reg(s)) => Op::Arsh64R { d: dst, s },
-        (AluOp::Add, false, Operand::Imm(imm)) => Op::Add32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Add, false, Operand::Reg(s)) => Op::Add32R { d: dst, s },
-        (AluOp::Sub, false, Operand::Imm(imm)) => Op::Sub32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Sub, false, Operand::Reg(s)) => Op::Sub32R { d: dst, s },
-        (AluOp::Mul, false, Operand::Imm(imm)) => Op::Mul32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Mul, false, Operand::Reg(s)) => Op::Mul32R { d: dst, s },
-        (AluOp::Div, false, Operand::Imm(imm)) => Op::Div32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Div, false, Operand::Reg(s)) => Op::Div32R { d: dst, s },
-        (AluOp::SDiv, false, Operand::Imm(imm)) => Op::SDiv32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::SDiv, false, Operand::Reg(s)) => Op::SDiv32R { d: dst, s },
-        (AluOp::Or, false, Operand::Imm(imm)) => Op::Or32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Or, false, Operand::Reg(s)) => Op::Or32R { d: dst, s },
-        (AluOp::And, false, Operand::Imm(imm)) => Op::And32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::And, false, Operand::Reg(s)) => Op::And32R { d: dst, s },
-        (AluOp::Lsh, false, Operand::Imm(imm)) => Op::Lsh32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Lsh, false, Operand::Reg(s)) => Op::Lsh32R { d: dst, s },
-        (AluOp::Rsh, false, Operand::Imm(imm)) => Op::Rsh32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Rsh, false, Operand::Reg(s)) => Op::Rsh32R { d: dst, s },
-        (AluOp::Mod, false, Operand::Imm(imm)) => Op::Mod32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Mod, false, Operand::Reg(s)) => Op::Mod32R { d: dst, s },
-        (AluOp::SMod, false, Operand::Imm(imm)) => Op::SMod32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::SMod, false, Operand::Reg(s)) => Op::SMod32R { d: dst, s },
-        (AluOp::Xor, false, Operand::Imm(imm)) => Op::Xor32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Xor, false, Operand::Reg(s)) => Op::Xor32R { d: dst, s },
-        (AluOp::Mov, false, Operand::Imm(imm)) => Op::Mov32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Mov, false, Operand::Reg(s)) => Op::Mov32R { d: dst, s },
-        (AluOp::Arsh, false, Operand::Imm(imm)) => Op::Arsh32I {
-            d: dst,
-            imm: imm as i64 as u64,
-        },
-        (AluOp::Arsh, false, Operand::Reg(s)) => Op::Arsh32R { d: dst, s },
-    }
-}
-
 fn size_bits(s: Size) -> u8 {
     s.bits() as u8
-}
-
-fn lower_jmp(wide: bool, cond: JmpCond, dst: u8, src: Operand, t: u32) -> Op {
-    match (cond, wide, src) {
-        (JmpCond::Eq, true, Operand::Imm(imm)) => Op::JEq64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Eq, true, Operand::Reg(s)) => Op::JEq64R { d: dst, s, t },
-        (JmpCond::Eq, false, Operand::Imm(imm)) => Op::JEq32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Eq, false, Operand::Reg(s)) => Op::JEq32R { d: dst, s, t },
-        (JmpCond::Gt, true, Operand::Imm(imm)) => Op::JGt64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Gt, true, Operand::Reg(s)) => Op::JGt64R { d: dst, s, t },
-        (JmpCond::Gt, false, Operand::Imm(imm)) => Op::JGt32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Gt, false, Operand::Reg(s)) => Op::JGt32R { d: dst, s, t },
-        (JmpCond::Ge, true, Operand::Imm(imm)) => Op::JGe64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Ge, true, Operand::Reg(s)) => Op::JGe64R { d: dst, s, t },
-        (JmpCond::Ge, false, Operand::Imm(imm)) => Op::JGe32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Ge, false, Operand::Reg(s)) => Op::JGe32R { d: dst, s, t },
-        (JmpCond::Set, true, Operand::Imm(imm)) => Op::JSet64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Set, true, Operand::Reg(s)) => Op::JSet64R { d: dst, s, t },
-        (JmpCond::Set, false, Operand::Imm(imm)) => Op::JSet32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Set, false, Operand::Reg(s)) => Op::JSet32R { d: dst, s, t },
-        (JmpCond::Ne, true, Operand::Imm(imm)) => Op::JNe64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Ne, true, Operand::Reg(s)) => Op::JNe64R { d: dst, s, t },
-        (JmpCond::Ne, false, Operand::Imm(imm)) => Op::JNe32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Ne, false, Operand::Reg(s)) => Op::JNe32R { d: dst, s, t },
-        (JmpCond::Sgt, true, Operand::Imm(imm)) => Op::JSgt64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Sgt, true, Operand::Reg(s)) => Op::JSgt64R { d: dst, s, t },
-        (JmpCond::Sgt, false, Operand::Imm(imm)) => Op::JSgt32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Sgt, false, Operand::Reg(s)) => Op::JSgt32R { d: dst, s, t },
-        (JmpCond::Sge, true, Operand::Imm(imm)) => Op::JSge64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Sge, true, Operand::Reg(s)) => Op::JSge64R { d: dst, s, t },
-        (JmpCond::Sge, false, Operand::Imm(imm)) => Op::JSge32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Sge, false, Operand::Reg(s)) => Op::JSge32R { d: dst, s, t },
-        (JmpCond::Lt, true, Operand::Imm(imm)) => Op::JLt64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Lt, true, Operand::Reg(s)) => Op::JLt64R { d: dst, s, t },
-        (JmpCond::Lt, false, Operand::Imm(imm)) => Op::JLt32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Lt, false, Operand::Reg(s)) => Op::JLt32R { d: dst, s, t },
-        (JmpCond::Le, true, Operand::Imm(imm)) => Op::JLe64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Le, true, Operand::Reg(s)) => Op::JLe64R { d: dst, s, t },
-        (JmpCond::Le, false, Operand::Imm(imm)) => Op::JLe32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Le, false, Operand::Reg(s)) => Op::JLe32R { d: dst, s, t },
-        (JmpCond::Slt, true, Operand::Imm(imm)) => Op::JSlt64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Slt, true, Operand::Reg(s)) => Op::JSlt64R { d: dst, s, t },
-        (JmpCond::Slt, false, Operand::Imm(imm)) => Op::JSlt32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Slt, false, Operand::Reg(s)) => Op::JSlt32R { d: dst, s, t },
-        (JmpCond::Sle, true, Operand::Imm(imm)) => Op::JSle64I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Sle, true, Operand::Reg(s)) => Op::JSle64R { d: dst, s, t },
-        (JmpCond::Sle, false, Operand::Imm(imm)) => Op::JSle32I {
-            d: dst,
-            imm: imm as i64 as u64,
-            t,
-        },
-        (JmpCond::Sle, false, Operand::Reg(s)) => Op::JSle32R { d: dst, s, t },
-    }
 }

@@ -2,13 +2,13 @@
 //! kernel profile, and the errors the scenario expects. [`check`] runs the kernel's load and
 //! attach path over them: assemble, verify, fix up, attach. Documented in examples/README.md.
 
-use crate::asm::{assemble_with_lines, Syntax};
+use crate::asm::{assemble_with_lines, AsmError, Syntax};
 use crate::errno::Errno;
 use crate::kernel::fixup::{fixup, Fixed};
 use crate::kernel::link::{LinkError, LinkInfo, Trampoline, TrampolineLinks};
 use crate::kernel::patch::PatchError;
 use crate::kernel::profile::{Profile, TrampolineMode};
-use crate::kernel::program::{parse_prototype, AttachType, FuncModel, Program};
+use crate::kernel::program::{parse_prototype, AttachType, FuncModel, Program, ProtoError};
 use crate::kernel::verifier::{verify, MapDef, Verified, VerifierError};
 use crate::tramp::EncodeError;
 use serde::{Deserialize, Serialize};
@@ -24,10 +24,9 @@ pub struct FunctionSpec {
     /// Sizes of struct types used by value: `{ pair = 16 }`.
     #[serde(default)]
     pub structs: BTreeMap<String, u32>,
-    /// What the native traced function does: `sum` (default: the sum of its arguments at their
-    /// declared widths, plus `bias`), `modify_return` (`*b += 1; return a + *b`) or `fault`.
+    /// What the native traced function does.
     #[serde(default)]
-    pub body: Option<String>,
+    pub body: FunctionBody,
     /// Added to the sum (`bpf_fentry_test1(a)` returns `a + 1`).
     #[serde(default)]
     pub bias: i64,
@@ -35,7 +34,28 @@ pub struct FunctionSpec {
     /// `bpf_get_prandom_u32` calls `bpf_user_rnd_u32`: a program attached to the function that
     /// calls the helper re-enters itself (the kernel skips it and counts a miss).
     #[serde(default)]
-    pub reentry: Option<String>,
+    pub reentry: Option<ReentryHelper>,
+}
+
+/// What the traced function's native body does (`body = "..."`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FunctionBody {
+    /// `sum`, the default: the sum of its arguments at their declared widths, plus `bias`.
+    #[default]
+    Sum,
+    /// `modify_return`: `*b += 1; return a + *b` (`bpf_modify_return_test(int a, int *b)`).
+    ModifyReturn,
+    /// `fault`: loads from address 0.
+    Fault,
+}
+
+/// A helper that, on hardware, calls the traced function again (`reentry = "..."`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReentryHelper {
+    /// `bpf_get_prandom_u32`, as the kernel's calls `bpf_user_rnd_u32`.
+    #[serde(rename = "bpf_get_prandom_u32")]
+    GetPrandomU32,
 }
 
 /// An expected value: an integer, a number in a string (`"0xaaaabbbbccccdddd"` for values TOML
@@ -275,16 +295,83 @@ pub struct Scenario {
     pub expect: Expect,
 }
 
-/// A problem with the scenario file itself.
+/// A problem with the scenario file itself, at a place in the file.
 #[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
-#[error("line {line}, column {column}: {message}")]
+#[error("line {line}, column {column}: {kind}")]
 pub struct ScenarioError {
     /// 1-based line in the file.
     pub line: usize,
     /// 1-based column.
     pub column: usize,
     /// What is wrong.
-    pub message: String,
+    pub kind: ScenarioErrorKind,
+}
+
+/// What is wrong with a scenario file.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ScenarioErrorKind {
+    /// The TOML reader rejected the text or a value (unknown key, wrong type, unknown attach
+    /// type, ...); its own message.
+    #[error("{message}")]
+    Toml {
+        /// The TOML reader's message.
+        message: String,
+    },
+    /// Two programs have the same name.
+    #[error("program name '{name}' is used twice")]
+    ProgramNameTwice {
+        /// The name.
+        name: String,
+    },
+    /// `attach_order` names a program the file does not define.
+    #[error("attach_order names unknown program '{name}'")]
+    AttachOrderUnknown {
+        /// The name.
+        name: String,
+    },
+    /// `attach_order` names a program twice.
+    #[error("attach_order names '{name}' twice")]
+    AttachOrderTwice {
+        /// The name.
+        name: String,
+    },
+    /// A scenario built in code (not by [`Scenario::parse`]) attaches or detaches a program it
+    /// does not define.
+    #[error("attach_order or detach names unknown program '{name}'")]
+    UnknownProgram {
+        /// The name.
+        name: String,
+    },
+    /// `detach` or `[expect]` names a program the file does not define.
+    #[error("unknown program '{name}' in detach/expect")]
+    UnknownInDetachOrExpect {
+        /// The name.
+        name: String,
+    },
+    /// The traced function's prototype does not parse.
+    #[error("function prototype: {0}")]
+    Prototype(ProtoError),
+    /// A program's text does not assemble (the place is the file's, so the assembler's own line
+    /// and column are not repeated).
+    #[error("program '{program}': {}", error.message)]
+    Assembler {
+        /// The program.
+        program: String,
+        /// The assembler's error, at the program text's line and column.
+        error: AsmError,
+    },
+}
+
+impl ScenarioErrorKind {
+    /// This problem at the file's first line (for problems of the file as a whole).
+    fn at_start(self) -> ScenarioError {
+        ScenarioError {
+            line: 1,
+            column: 1,
+            kind: self,
+        }
+    }
 }
 
 /// The 1-based (line, column) of a byte offset in `text` (clamped to its end).
@@ -325,39 +412,30 @@ impl Scenario {
             ScenarioError {
                 line,
                 column,
-                message: e.message().to_string(),
+                kind: ScenarioErrorKind::Toml {
+                    message: e.message().to_string(),
+                },
             }
         })?;
         let mut names = std::collections::BTreeSet::new();
         for p in &s.programs {
-            let at = |m: String| {
+            if !names.insert(p.name.clone()) {
                 let (line, column) = line_col(text, p.text.span().start);
-                ScenarioError {
+                return Err(ScenarioError {
                     line,
                     column,
-                    message: m,
-                }
-            };
-            if !names.insert(p.name.clone()) {
-                return Err(at(format!("program name '{}' is used twice", p.name)));
+                    kind: ScenarioErrorKind::ProgramNameTwice { name: p.name.clone() },
+                });
             }
         }
         if let Some(order) = &s.attach_order {
             let mut seen = std::collections::BTreeSet::new();
             for n in order {
                 if !names.contains(n) {
-                    return Err(ScenarioError {
-                        line: 1,
-                        column: 1,
-                        message: format!("attach_order names unknown program '{n}'"),
-                    });
+                    return Err(ScenarioErrorKind::AttachOrderUnknown { name: n.clone() }.at_start());
                 }
                 if !seen.insert(n) {
-                    return Err(ScenarioError {
-                        line: 1,
-                        column: 1,
-                        message: format!("attach_order names '{n}' twice"),
-                    });
+                    return Err(ScenarioErrorKind::AttachOrderTwice { name: n.clone() }.at_start());
                 }
             }
         }
@@ -368,11 +446,7 @@ impl Scenario {
             .chain(s.expect.link_errors.keys())
         {
             if !names.contains(n) {
-                return Err(ScenarioError {
-                    line: 1,
-                    column: 1,
-                    message: format!("unknown program '{n}' in detach/expect"),
-                });
+                return Err(ScenarioErrorKind::UnknownInDetachOrExpect { name: n.clone() }.at_start());
             }
         }
         Ok(s)
@@ -595,11 +669,8 @@ fn errno_matches(e: Errno, want: &str) -> bool {
 /// assembler errors).
 pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport, ScenarioError> {
     let profile = s.effective_profile(profile.clone());
-    let func = parse_prototype(&s.function.prototype, &s.function.structs).map_err(|e| ScenarioError {
-        line: 1,
-        column: 1,
-        message: format!("function prototype: {e}"),
-    })?;
+    let func = parse_prototype(&s.function.prototype, &s.function.structs)
+        .map_err(|e| ScenarioErrorKind::Prototype(e).at_start())?;
     let maps: BTreeMap<i32, MapDef> = s
         .maps
         .iter()
@@ -647,7 +718,10 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
                 let err = ScenarioError {
                     line: file_line(e.line),
                     column: if e.line == 1 { col0 + e.column - 1 } else { e.column },
-                    message: format!("program '{}': {}", p.name, e.message),
+                    kind: ScenarioErrorKind::Assembler {
+                        program: p.name.clone(),
+                        error: e,
+                    },
                 };
                 problems.push(Problem::Assembler(err.clone()));
                 rep.asm_error = Some(err);
@@ -704,11 +778,7 @@ pub fn check(s: &Scenario, text: &str, profile: &Profile) -> Result<CheckReport,
         programs
             .iter()
             .position(|p| p.name == name)
-            .ok_or_else(|| ScenarioError {
-                line: 1,
-                column: 1,
-                message: format!("attach_order or detach names unknown program '{name}'"),
-            })
+            .ok_or_else(|| ScenarioErrorKind::UnknownProgram { name: name.to_string() }.at_start())
     };
     for name in &order {
         let idx = index_of(name)?;

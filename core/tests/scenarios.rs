@@ -3,7 +3,15 @@
 //! gives an error or a result, never a panic.
 
 use fsession_core::kernel::profile::Profile;
-use fsession_core::scenario::{check, Problem, Scenario};
+use fsession_core::scenario::{check, Problem, Scenario, ScenarioError, ScenarioErrorKind};
+
+/// The TOML reader's message, if that is the error.
+fn toml_message(e: &ScenarioError) -> &str {
+    match &e.kind {
+        ScenarioErrorKind::Toml { message } => message,
+        other => panic!("not a TOML error: {other}"),
+    }
+}
 use std::path::PathBuf;
 
 fn examples() -> Vec<(String, String)> {
@@ -64,12 +72,12 @@ fn errors_name_line_and_column() {
     ))
     .unwrap_err();
     assert_eq!(e.line, 8);
-    assert!(e.message.contains("bogus"), "{e}");
+    assert!(toml_message(&e).contains("bogus"), "{e}");
     let e = Scenario::parse(&format!(
         "{base}[[program]]\nname = \"p\"\nattach = \"fcall\"\ntext = \"exit\"\n"
     ))
     .unwrap_err();
-    assert!(e.message.contains("unknown attach type 'fcall'"), "{e}");
+    assert!(toml_message(&e).contains("unknown attach type 'fcall'"), "{e}");
     let e = Scenario::parse("profile = \"linux-7.0\"\n[function\n").unwrap_err();
     assert_eq!(e.line, 2);
     // An assembler error inside a multi-line program maps to the file's line.
@@ -93,9 +101,21 @@ fn errors_name_line_and_column() {
         &Profile::by_name("linux-7.0").unwrap(),
     )
     .unwrap_err();
-    assert!(e.message.contains("unknown size of struct big"), "{e}");
+    assert!(
+        matches!(&e.kind, ScenarioErrorKind::Prototype(p) if p.message.contains("unknown size of struct big")),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("line 1, column 1: function prototype: prototype, column "),
+        "{e}"
+    );
     let e = Scenario::parse(&format!("attach_order = [\"nope\"]\n{base}")).unwrap_err();
-    assert!(e.message.contains("unknown program 'nope'"), "{e}");
+    assert_eq!(e.kind, ScenarioErrorKind::AttachOrderUnknown { name: "nope".into() });
+    assert_eq!(
+        e.to_string(),
+        "line 1, column 1: attach_order names unknown program 'nope'"
+    );
 }
 
 /// Deterministic byte corruption of every example: parse and check must return, not panic.
@@ -152,7 +172,7 @@ fn a_scenario_built_in_code_is_checked_not_trusted() {
     let p = Profile::by_name("linux-7.0").unwrap();
     s.attach_order = Some(vec!["nobody".into()]);
     let e = check(&s, &text, &p).unwrap_err();
-    assert!(e.message.contains("unknown program 'nobody'"), "{e}");
+    assert_eq!(e.kind, ScenarioErrorKind::UnknownProgram { name: "nobody".into() });
     s.attach_order = None;
     s.detach = vec!["ghost".into()];
     assert!(check(&s, &text, &p).is_err());
@@ -160,7 +180,7 @@ fn a_scenario_built_in_code_is_checked_not_trusted() {
     let e = Scenario::parse(&bad).unwrap_err();
     let line = bad.lines().position(|l| l.contains("fexitt")).unwrap() + 1;
     assert_eq!((e.line, e.column), (line, 10), "{e}");
-    assert!(e.message.contains("unknown attach type 'fexitt'"), "{e}");
+    assert!(toml_message(&e).contains("unknown attach type 'fexitt'"), "{e}");
     assert_eq!(
         fsession_core::isa::Instr::decode(&[], 0).unwrap_err().kind,
         fsession_core::isa::DecodeErrorKind::OutOfRange { len: 0 }
@@ -189,7 +209,7 @@ fn attach_cookies_above_i64_max_are_written_as_strings() {
     for bad in ["-1", "\"ten\"", "\"0x1_0000_0000_0000_0000\"", "1.5"] {
         let e = Scenario::parse(&with(bad)).unwrap_err();
         assert_eq!(e.line, 7, "{bad}: {e}");
-        assert!(e.message.contains("attach cookie"), "{bad}: {e}");
+        assert!(toml_message(&e).contains("attach cookie"), "{bad}: {e}");
     }
 }
 
@@ -209,5 +229,31 @@ fn verifier_errors_name_the_file_line_of_the_instruction() {
             .unwrap_or_else(|| panic!("no verifier problem: {:?}", r.problems));
         assert_eq!(p.span().map(|s| s.0), Some(want_line), "{p}");
         assert!(p.to_string().contains("R5 !read_ok"), "{p}");
+    }
+}
+
+#[test]
+fn body_and_reentry_are_read_into_their_enums() {
+    use fsession_core::scenario::{FunctionBody, ReentryHelper};
+    let with = |extra: &str| format!("profile = \"linux-7.0\"\n[function]\nprototype = \"int f(int a)\"\n{extra}\n");
+    let s = Scenario::parse(&with("")).unwrap();
+    assert_eq!((s.function.body, s.function.reentry), (FunctionBody::Sum, None));
+    let s = Scenario::parse(&with("body = \"modify_return\"\nreentry = \"bpf_get_prandom_u32\"")).unwrap();
+    assert_eq!(
+        (s.function.body, s.function.reentry),
+        (FunctionBody::ModifyReturn, Some(ReentryHelper::GetPrandomU32))
+    );
+    assert_eq!(
+        Scenario::parse(&with("body = \"fault\"")).unwrap().function.body,
+        FunctionBody::Fault
+    );
+    // A misspelt body or helper is an error on its line, not the default.
+    for (bad, word) in [
+        ("body = \"summ\"", "summ"),
+        ("reentry = \"bpf_ktime_get_ns\"", "bpf_ktime_get_ns"),
+    ] {
+        let e = Scenario::parse(&with(bad)).unwrap_err();
+        assert_eq!(e.line, 4, "{bad}: {e}");
+        assert!(toml_message(&e).contains(word), "{bad}: {e}");
     }
 }

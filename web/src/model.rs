@@ -176,7 +176,7 @@ fn input_errors(report: &ShowReport) -> Vec<InputError> {
         .filter_map(|p| p.asm_error.as_ref())
         .map(|e| InputError {
             line: e.line,
-            message: e.message.clone(),
+            message: e.kind.to_string(),
         });
     // Assembler errors are listed from each program's own report, above.
     let others = report
@@ -201,7 +201,7 @@ pub fn compute(state: &State) -> View {
     };
     let at_line = |e: fsession_core::scenario::ScenarioError| InputError {
         line: e.line,
-        message: e.message,
+        message: e.kind.to_string(),
     };
     let mut scenario = match Scenario::parse(&state.scenario) {
         Ok(s) => s,

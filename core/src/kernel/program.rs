@@ -196,7 +196,7 @@ impl FuncModel {
 }
 
 /// Why a prototype was rejected.
-#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
 #[error("prototype, column {column}: {message}")]
 pub struct ProtoError {
     /// 1-based column.

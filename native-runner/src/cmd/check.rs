@@ -64,7 +64,7 @@ fn lines(insns: &[Insn], syntax: Syntax, bytes: bool) -> Vec<(usize, String)> {
 
 fn print_program(p: &ProgramReport, syntax: Syntax, bytes: bool) {
     let verdict = match (&p.asm_error, &p.verified) {
-        (Some(e), _) => format!("does not assemble: line {}, column {}: {}", e.line, e.column, e.message),
+        (Some(e), _) => format!("does not assemble: line {}, column {}: {}", e.line, e.column, e.kind),
         (None, Some(Ok(v))) => {
             let mut calls = vec![];
             if v.call_session_cookie {

@@ -37,7 +37,7 @@ pub enum CmdError {
         input: String,
     },
     /// A scenario does not parse or check.
-    #[error("{}:{}:{}: {}", path.display(), error.line, error.column, error.message)]
+    #[error("{}:{}:{}: {}", path.display(), error.line, error.column, error.kind)]
     Scenario {
         /// The file.
         path: PathBuf,

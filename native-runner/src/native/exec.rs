@@ -11,7 +11,7 @@ use super::rt::{self, Frame, Runtime};
 use fsession_core::api::{self, Answer, Request};
 use fsession_core::isa::{decode_program, Imm64Kind, Instr};
 use fsession_core::kernel::profile::{Mitigations, Profile};
-use fsession_core::scenario::{check, ArgValue, CheckReport, Scenario, ScenarioError};
+use fsession_core::scenario::{check, ArgValue, CheckReport, FunctionBody, ReentryHelper, Scenario, ScenarioError};
 use fsession_core::tramp::build::{spec_for, Placement};
 use fsession_core::tramp::listing::{listing, AsmSyntax};
 use fsession_core::tramp::{encode, Encoded};
@@ -48,10 +48,10 @@ pub struct World {
 }
 
 fn body_kind(s: &Scenario) -> Body {
-    match s.function.body.as_deref() {
-        Some("modify_return") => Body::ModifyReturn,
-        Some("fault") => Body::Fault,
-        _ => Body::Sum(s.function.bias),
+    match s.function.body {
+        FunctionBody::ModifyReturn => Body::ModifyReturn,
+        FunctionBody::Fault => Body::Fault,
+        FunctionBody::Sum => Body::Sum(s.function.bias),
     }
 }
 
@@ -548,7 +548,8 @@ pub fn build_with(
     b.region.make_executable()?;
     install_runtime(&report, loaded, maps, frame_of(encoded.as_ref()));
     let (stub, caller) = (b.addr(OFF_STUB), b.addr(OFF_CALLER));
-    if s.function.reentry.is_some() {
+    // The one re-entering helper the runtime offers; `rt` makes bpf_get_prandom_u32 call back.
+    if s.function.reentry == Some(ReentryHelper::GetPrandomU32) {
         let words = vec![0u64; report.function.nr_regs()];
         rt::with(|r| r.reentry = Some((caller, stub, words)));
     }

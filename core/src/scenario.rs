@@ -197,7 +197,7 @@ pub struct ProgramSpec {
     #[serde(default)]
     pub syntax: Option<Syntax>,
     /// The program text.
-    pub text: toml::Spanned<String>,
+    pub text: serde_spanned::Spanned<String>,
 }
 
 /// A u64 written in decimal or `0x` hex (spaces around it allowed): the string form of cookies
@@ -407,7 +407,7 @@ fn content_start(file: &str, span: std::ops::Range<usize>) -> usize {
 impl Scenario {
     /// Parses a scenario from TOML text.
     pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
-        let s: Scenario = toml::from_str(text).map_err(|e| {
+        let s: Scenario = toml_edit::de::from_str(text).map_err(|e| {
             let (line, column) = e.span().map(|sp| line_col(text, sp.start)).unwrap_or((1, 1));
             ScenarioError {
                 line,

@@ -179,7 +179,7 @@ const SHIPPED: [&str; 5] = [
 impl Profile {
     /// Parses a profile from TOML.
     pub fn from_toml(text: &str) -> Result<Profile, ProfileError> {
-        toml::from_str(text).map_err(|e| ProfileError::Parse(e.to_string()))
+        toml_edit::de::from_str(text).map_err(|e| ProfileError::Parse(e.to_string()))
     }
     /// Parses a profile from JSON.
     pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
@@ -213,7 +213,7 @@ impl Profile {
     }
     /// Serialises to TOML.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_default()
+        toml_edit::ser::to_string(self).unwrap_or_default()
     }
     /// Field-by-field differences with another profile: (field, this value, other value).
     pub fn diff(&self, other: &Profile) -> Vec<(String, String, String)> {

@@ -57,7 +57,7 @@ fn program(name: String, attach: AttachType, sleepable: bool, cookie: u64, ip: b
         sleepable,
         cookie,
         syntax: None,
-        text: toml::Spanned::new(0..0, program_text(ip)),
+        text: serde_spanned::Spanned::new(0..0, program_text(ip)),
     }
 }
 

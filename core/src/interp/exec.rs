@@ -3,7 +3,7 @@
 //! the [`Host`], which checks every access.
 
 use super::memory::{CallFault, Host};
-use super::op::{binary_ops, sdiv32, sdiv64, smod32, smod64, Op};
+use super::op::{binary_ops, Op};
 use super::{RunOptions, RunResult, VmError, VmErrorKind, CODE_BASE, MAX_CALL_DEPTH, STACK_FRAME_SIZE};
 use crate::isa::AtomicOp;
 
@@ -85,38 +85,42 @@ pub(crate) fn run<H: Host>(ops: &[Op], host: &mut H, args: [u64; 5], opts: RunOp
         // (moves with sign extension, byte swaps, calls, memory) is written out below.
         macro_rules! step {
             (
-                alu: [$($ai:ident $ar:ident = $aop:ident, $aw:literal, $at:ty: |$a:ident, $b:ident| $ae:expr;)*]
-                jmp: [$($ji:ident $jr:ident = $jop:ident, $jw:literal, $jt:ty: |$x:ident, $y:ident| $je:expr;)*]
+                alu: [$($aop:ident: $ai:ident $ar:ident, $ai32:ident $ar32:ident = |$a:ident, $b:ident| $ae:expr;)*]
+                jmp: [$($jop:ident: $ji:ident $jr:ident, $ji32:ident $jr32:ident = |$x:ident, $y:ident| $je:expr;)*]
                 $($arms:tt)*
             ) => {
                 match *op {
                     $(
-                        Op::$ai { d, imm } => {
-                            let $a = r[d as usize & 15] as $at;
-                            let $b = imm as $at;
-                            r[d as usize & 15] = ($ae) as u64;
-                        }
-                        Op::$ar { d, s } => {
-                            let $a = r[d as usize & 15] as $at;
-                            let $b = r[s as usize & 15] as $at;
-                            r[d as usize & 15] = ($ae) as u64;
-                        }
+                        Op::$ai { d, imm } => alu!(d, imm, u64, |$a, $b| $ae),
+                        Op::$ar { d, s } => alu!(d, r[s as usize & 15], u64, |$a, $b| $ae),
+                        Op::$ai32 { d, imm } => alu!(d, imm, u32, |$a, $b| $ae),
+                        Op::$ar32 { d, s } => alu!(d, r[s as usize & 15], u32, |$a, $b| $ae),
                     )*
                     $(
-                        Op::$ji { d, imm, t } => {
-                            let $x = r[d as usize & 15] as $jt;
-                            let $y = imm as $jt;
-                            jcc!($je, t)
-                        }
-                        Op::$jr { d, s, t } => {
-                            let $x = r[d as usize & 15] as $jt;
-                            let $y = r[s as usize & 15] as $jt;
-                            jcc!($je, t)
-                        }
+                        Op::$ji { d, imm, t } => branch!(d, imm, u64, |$x, $y| $je, t),
+                        Op::$jr { d, s, t } => branch!(d, r[s as usize & 15], u64, |$x, $y| $je, t),
+                        Op::$ji32 { d, imm, t } => branch!(d, imm, u32, |$x, $y| $je, t),
+                        Op::$jr32 { d, s, t } => branch!(d, r[s as usize & 15], u32, |$x, $y| $je, t),
                     )*
                     $($arms)*
                 }
             };
+        }
+        // One row's operation at one width: the destination and source read as `$ty`, the
+        // result written back zero-extended.
+        macro_rules! alu {
+            ($d:ident, $src:expr, $ty:ty, |$a:ident, $b:ident| $e:expr) => {{
+                let $a = r[$d as usize & 15] as $ty;
+                let $b = $src as $ty;
+                r[$d as usize & 15] = ($e) as u64;
+            }};
+        }
+        macro_rules! branch {
+            ($d:ident, $src:expr, $ty:ty, |$a:ident, $b:ident| $e:expr, $t:ident) => {{
+                let $a = r[$d as usize & 15] as $ty;
+                let $b = $src as $ty;
+                jcc!($e, $t)
+            }};
         }
         binary_ops!(step! {
             Op::MovSx64 { d, s, bits } => {

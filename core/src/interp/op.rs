@@ -13,67 +13,47 @@
 use crate::isa::{AluOp, AtomicOp, EndKind, Instr, JmpCond, Operand, Size};
 
 /// The table of binary ALU operations and conditional jumps; expands to `$callback! { alu:
-/// [rows] jmp: [rows] $extra }`. A row is `ImmVariant RegVariant = Operation, wide, Type:
-/// |a, b| expression`; for ALU rows the expression is the new destination value (zero-extended
-/// to 64 bits from `Type`), for jump rows whether the branch is taken. Division by zero gives
-/// 0 and modulo by zero keeps the dividend, as the ISA defines; shift counts are masked to the
-/// width.
+/// [rows] jmp: [rows] $extra }`. A row is `Operation: Imm64 Reg64, Imm32 Reg32 = |a, b|
+/// expression`: the `Instr` operation, the variants of its 64-bit and 32-bit forms, and the
+/// operation over the destination value `a` and the source value `b`, both `u64` for the
+/// 64-bit forms and `u32` for the 32-bit ones (the expression is expanded for each). For ALU
+/// rows the expression is the new destination value (zero-extended to 64 bits), for jump rows
+/// whether the branch is taken. Division by zero gives 0 and modulo by zero keeps the
+/// dividend, as the ISA defines (signed `MIN / -1` wraps); `wrapping_shl`/`wrapping_shr` mask
+/// the shift count to the width, as the ISA does.
 macro_rules! binary_ops {
     ($callback:ident ! { $($extra:tt)* }) => {
         $callback! {
             alu: [
-                Add64I Add64R = Add, true, u64: |a, b| a.wrapping_add(b);
-                Sub64I Sub64R = Sub, true, u64: |a, b| a.wrapping_sub(b);
-                Mul64I Mul64R = Mul, true, u64: |a, b| a.wrapping_mul(b);
-                Div64I Div64R = Div, true, u64: |a, b| a.checked_div(b).unwrap_or(0);
-                SDiv64I SDiv64R = SDiv, true, u64: |a, b| sdiv64(a, b);
-                Or64I Or64R = Or, true, u64: |a, b| a | b;
-                And64I And64R = And, true, u64: |a, b| a & b;
-                Lsh64I Lsh64R = Lsh, true, u64: |a, b| a << (b & 63);
-                Rsh64I Rsh64R = Rsh, true, u64: |a, b| a >> (b & 63);
-                Mod64I Mod64R = Mod, true, u64: |a, b| a.checked_rem(b).unwrap_or(a);
-                SMod64I SMod64R = SMod, true, u64: |a, b| smod64(a, b);
-                Xor64I Xor64R = Xor, true, u64: |a, b| a ^ b;
-                Mov64I Mov64R = Mov, true, u64: |_a, b| b;
-                Arsh64I Arsh64R = Arsh, true, u64: |a, b| ((a as i64) >> (b & 63)) as u64;
-                Add32I Add32R = Add, false, u32: |a, b| a.wrapping_add(b);
-                Sub32I Sub32R = Sub, false, u32: |a, b| a.wrapping_sub(b);
-                Mul32I Mul32R = Mul, false, u32: |a, b| a.wrapping_mul(b);
-                Div32I Div32R = Div, false, u32: |a, b| a.checked_div(b).unwrap_or(0);
-                SDiv32I SDiv32R = SDiv, false, u32: |a, b| sdiv32(a, b);
-                Or32I Or32R = Or, false, u32: |a, b| a | b;
-                And32I And32R = And, false, u32: |a, b| a & b;
-                Lsh32I Lsh32R = Lsh, false, u32: |a, b| a << (b & 31);
-                Rsh32I Rsh32R = Rsh, false, u32: |a, b| a >> (b & 31);
-                Mod32I Mod32R = Mod, false, u32: |a, b| a.checked_rem(b).unwrap_or(a);
-                SMod32I SMod32R = SMod, false, u32: |a, b| smod32(a, b);
-                Xor32I Xor32R = Xor, false, u32: |a, b| a ^ b;
-                Mov32I Mov32R = Mov, false, u32: |_a, b| b;
-                Arsh32I Arsh32R = Arsh, false, u32: |a, b| ((a as i32) >> (b & 31)) as u32;
+                Add: Add64I Add64R, Add32I Add32R = |a, b| a.wrapping_add(b);
+                Sub: Sub64I Sub64R, Sub32I Sub32R = |a, b| a.wrapping_sub(b);
+                Mul: Mul64I Mul64R, Mul32I Mul32R = |a, b| a.wrapping_mul(b);
+                Div: Div64I Div64R, Div32I Div32R = |a, b| a.checked_div(b).unwrap_or(0);
+                SDiv: SDiv64I SDiv64R, SDiv32I SDiv32R =
+                    |a, b| if b == 0 { 0 } else { a.cast_signed().wrapping_div(b.cast_signed()).cast_unsigned() };
+                Or: Or64I Or64R, Or32I Or32R = |a, b| a | b;
+                And: And64I And64R, And32I And32R = |a, b| a & b;
+                Lsh: Lsh64I Lsh64R, Lsh32I Lsh32R = |a, b| a.wrapping_shl(b as u32);
+                Rsh: Rsh64I Rsh64R, Rsh32I Rsh32R = |a, b| a.wrapping_shr(b as u32);
+                Mod: Mod64I Mod64R, Mod32I Mod32R = |a, b| a.checked_rem(b).unwrap_or(a);
+                SMod: SMod64I SMod64R, SMod32I SMod32R =
+                    |a, b| if b == 0 { a } else { a.cast_signed().wrapping_rem(b.cast_signed()).cast_unsigned() };
+                Xor: Xor64I Xor64R, Xor32I Xor32R = |a, b| a ^ b;
+                Mov: Mov64I Mov64R, Mov32I Mov32R = |_a, b| b;
+                Arsh: Arsh64I Arsh64R, Arsh32I Arsh32R = |a, b| a.cast_signed().wrapping_shr(b as u32).cast_unsigned();
             ]
             jmp: [
-                JEq64I JEq64R = Eq, true, u64: |a, b| a == b;
-                JEq32I JEq32R = Eq, false, u32: |a, b| a == b;
-                JGt64I JGt64R = Gt, true, u64: |a, b| a > b;
-                JGt32I JGt32R = Gt, false, u32: |a, b| a > b;
-                JGe64I JGe64R = Ge, true, u64: |a, b| a >= b;
-                JGe32I JGe32R = Ge, false, u32: |a, b| a >= b;
-                JSet64I JSet64R = Set, true, u64: |a, b| a & b != 0;
-                JSet32I JSet32R = Set, false, u32: |a, b| a & b != 0;
-                JNe64I JNe64R = Ne, true, u64: |a, b| a != b;
-                JNe32I JNe32R = Ne, false, u32: |a, b| a != b;
-                JSgt64I JSgt64R = Sgt, true, u64: |a, b| (a as i64) > (b as i64);
-                JSgt32I JSgt32R = Sgt, false, u32: |a, b| (a as i32) > (b as i32);
-                JSge64I JSge64R = Sge, true, u64: |a, b| (a as i64) >= (b as i64);
-                JSge32I JSge32R = Sge, false, u32: |a, b| (a as i32) >= (b as i32);
-                JLt64I JLt64R = Lt, true, u64: |a, b| a < b;
-                JLt32I JLt32R = Lt, false, u32: |a, b| a < b;
-                JLe64I JLe64R = Le, true, u64: |a, b| a <= b;
-                JLe32I JLe32R = Le, false, u32: |a, b| a <= b;
-                JSlt64I JSlt64R = Slt, true, u64: |a, b| (a as i64) < (b as i64);
-                JSlt32I JSlt32R = Slt, false, u32: |a, b| (a as i32) < (b as i32);
-                JSle64I JSle64R = Sle, true, u64: |a, b| (a as i64) <= (b as i64);
-                JSle32I JSle32R = Sle, false, u32: |a, b| (a as i32) <= (b as i32);
+                Eq: JEq64I JEq64R, JEq32I JEq32R = |a, b| a == b;
+                Ne: JNe64I JNe64R, JNe32I JNe32R = |a, b| a != b;
+                Set: JSet64I JSet64R, JSet32I JSet32R = |a, b| a & b != 0;
+                Gt: JGt64I JGt64R, JGt32I JGt32R = |a, b| a > b;
+                Ge: JGe64I JGe64R, JGe32I JGe32R = |a, b| a >= b;
+                Lt: JLt64I JLt64R, JLt32I JLt32R = |a, b| a < b;
+                Le: JLe64I JLe64R, JLe32I JLe32R = |a, b| a <= b;
+                Sgt: JSgt64I JSgt64R, JSgt32I JSgt32R = |a, b| a.cast_signed() > b.cast_signed();
+                Sge: JSge64I JSge64R, JSge32I JSge32R = |a, b| a.cast_signed() >= b.cast_signed();
+                Slt: JSlt64I JSlt64R, JSlt32I JSlt32R = |a, b| a.cast_signed() < b.cast_signed();
+                Sle: JSle64I JSle64R, JSle32I JSle32R = |a, b| a.cast_signed() <= b.cast_signed();
             ]
             $($extra)*
         }
@@ -81,52 +61,12 @@ macro_rules! binary_ops {
 }
 pub(crate) use binary_ops;
 
-/// Signed 64-bit division; division by zero gives 0 (and `i64::MIN / -1` wraps).
-#[inline(always)]
-pub(crate) fn sdiv64(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        0
-    } else {
-        (a as i64).wrapping_div(b as i64) as u64
-    }
-}
-
-/// Signed 64-bit modulo; modulo by zero keeps the dividend.
-#[inline(always)]
-pub(crate) fn smod64(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        (a as i64).wrapping_rem(b as i64) as u64
-    }
-}
-
-/// Signed 32-bit division; division by zero gives 0.
-#[inline(always)]
-pub(crate) fn sdiv32(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        0
-    } else {
-        (a as i32).wrapping_div(b as i32) as u32
-    }
-}
-
-/// Signed 32-bit modulo; modulo by zero keeps the dividend.
-#[inline(always)]
-pub(crate) fn smod32(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        a
-    } else {
-        (a as i32).wrapping_rem(b as i32) as u32
-    }
-}
-
 /// Expands the table into the [`Op`] enum (the table's variants, then the hand-written ones)
 /// and the lowering of ALU and jump instructions.
 macro_rules! define_op {
     (
-        alu: [$($ai:ident $ar:ident = $aop:ident, $aw:literal, $at:ty: |$a:ident, $b:ident| $ae:expr;)*]
-        jmp: [$($ji:ident $jr:ident = $jop:ident, $jw:literal, $jt:ty: |$x:ident, $y:ident| $je:expr;)*]
+        alu: [$($aop:ident: $ai:ident $ar:ident, $ai32:ident $ar32:ident = |$a:ident, $b:ident| $ae:expr;)*]
+        jmp: [$($jop:ident: $ji:ident $jr:ident, $ji32:ident $jr32:ident = |$x:ident, $y:ident| $je:expr;)*]
     ) => {
         /// One lowered instruction slot.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,10 +75,14 @@ macro_rules! define_op {
             $(
                 $ai { d: u8, imm: u64 },
                 $ar { d: u8, s: u8 },
+                $ai32 { d: u8, imm: u64 },
+                $ar32 { d: u8, s: u8 },
             )*
             $(
                 $ji { d: u8, imm: u64, t: u32 },
                 $jr { d: u8, s: u8, t: u32 },
+                $ji32 { d: u8, imm: u64, t: u32 },
+                $jr32 { d: u8, s: u8, t: u32 },
             )*
             MovSx64 { d: u8, s: u8, bits: u8 },
             MovSx32 { d: u8, s: u8, bits: u8 },
@@ -173,8 +117,10 @@ macro_rules! define_op {
                     unreachable!("movsx has no immediate form (rejected by decode)")
                 }
                 $(
-                    (AluOp::$aop, $aw, Operand::Imm(imm)) => Op::$ai { d: dst, imm: imm as i64 as u64 },
-                    (AluOp::$aop, $aw, Operand::Reg(s)) => Op::$ar { d: dst, s },
+                    (AluOp::$aop, true, Operand::Imm(imm)) => Op::$ai { d: dst, imm: imm as i64 as u64 },
+                    (AluOp::$aop, true, Operand::Reg(s)) => Op::$ar { d: dst, s },
+                    (AluOp::$aop, false, Operand::Imm(imm)) => Op::$ai32 { d: dst, imm: imm as i64 as u64 },
+                    (AluOp::$aop, false, Operand::Reg(s)) => Op::$ar32 { d: dst, s },
                 )*
             }
         }
@@ -182,8 +128,10 @@ macro_rules! define_op {
         fn lower_jmp(wide: bool, cond: JmpCond, dst: u8, src: Operand, t: u32) -> Op {
             match (cond, wide, src) {
                 $(
-                    (JmpCond::$jop, $jw, Operand::Imm(imm)) => Op::$ji { d: dst, imm: imm as i64 as u64, t },
-                    (JmpCond::$jop, $jw, Operand::Reg(s)) => Op::$jr { d: dst, s, t },
+                    (JmpCond::$jop, true, Operand::Imm(imm)) => Op::$ji { d: dst, imm: imm as i64 as u64, t },
+                    (JmpCond::$jop, true, Operand::Reg(s)) => Op::$jr { d: dst, s, t },
+                    (JmpCond::$jop, false, Operand::Imm(imm)) => Op::$ji32 { d: dst, imm: imm as i64 as u64, t },
+                    (JmpCond::$jop, false, Operand::Reg(s)) => Op::$jr32 { d: dst, s, t },
                 )*
             }
         }

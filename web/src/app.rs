@@ -2,7 +2,7 @@
 //! controls and the page layout.
 
 use crate::memo::memoized;
-use crate::model::{compute, markdown, View};
+use crate::model::{compute, markdown, InputError, View};
 use crate::state::State;
 use crate::views::{
     comparison, layout, layout_deps, links, links_deps, listing, listing_deps, programs, sees, sees_deps,
@@ -214,34 +214,7 @@ pub fn app() -> Html {
     let latest = use_mut_ref(String::new);
     latest.borrow_mut().clone_from(&state.0.scenario);
     let other = use_memo(other_state, |s| s.as_ref().map(compute));
-    // The link follows the state: encoded and written after the next frame is painted, so it
-    // never delays the view (a newer state cancels a pending write).
-    use_effect_with(state.0.clone(), |s| {
-        let pending = after_paint({
-            let s = s.clone();
-            move || {
-                if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
-                    let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("#{}", s.to_fragment())));
-                }
-            }
-        });
-        move || drop(pending)
-    });
-    // The gutter (line numbers and error marks) scrolls with the editor.
-    let on_editor_scroll = Callback::from(|e: Event| {
-        let ta = e.target_unchecked_into::<web_sys::Element>();
-        if let Some(g) = ta.previous_element_sibling() {
-            g.set_scroll_top(ta.scroll_top());
-        }
-    });
-    let on_text = {
-        let s = state.clone();
-        Callback::from(move |e: InputEvent| {
-            s.dispatch(Action::Typed(
-                e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value(),
-            ))
-        })
-    };
+    use_link_follows(&state.0);
     let copy_md = {
         let view = view.clone();
         Callback::from(move |_| copy(markdown(&view)))
@@ -278,50 +251,145 @@ pub fn app() -> Html {
                             let (state, edit_error, latest, all) = (state.clone(), edit_error.clone(), latest.clone(), *all);
                             memoized(deps, move || controls(&state, &latest, &edit_error, read.clone(), all))
                         } }
-                        <div class="editor">
-                            { {
-                                let lines = state.0.scenario.split('\n').count();
-                                let marks: Vec<(usize, String)> = view.errors.iter().filter(|e| e.line > 0).map(|e| (e.line, e.message.clone())).collect();
-                                memoized((lines, marks.clone()), move || gutter(lines, &marks))
-                            } }
-                            <textarea id="scenario" ref={editor.clone()} aria-label="scenario (TOML)" spellcheck="false" wrap="off" oninput={on_text} onscroll={on_editor_scroll}/>
-                        </div>
+                        { scenario_editor(&state, &view, &editor) }
                     </details>
-                    <ul id="errors" class="errors">
-                        { for view.errors.iter().map(|e| {
-                            let text = if e.line > 0 { format!("line {}: {}", e.line, e.message) } else { e.message.clone() };
-                            if e.line == 0 {
-                                return html! { <li class="error">{ text }</li> };
-                            }
-                            let (editor, line, latest) = (editor.clone(), e.line, latest.clone());
-                            let go = Callback::from(move |_: MouseEvent| show_line(&editor, &latest.borrow(), line));
-                            html! { <li class="error"><button class="goto" title="show this line in the editor" onclick={go}>{ text }</button></li> }
-                        }) }
-                    </ul>
+                    <ErrorList errors={view.errors.clone()} editor={editor.clone()} latest={latest.clone()}/>
                 </section>
-                <section class="views">
-                    if let Some(b) = other.as_ref() {
-                        if state.0.compare_scenario.is_empty() {
-                            { comparison(&view, b, (&view.profile, &b.profile), state.0.bytes, *all) }
-                        } else {
-                            { comparison(&view, b, (&format!("this scenario ({})", view.profile), &format!("the other scenario ({})", b.profile)), state.0.bytes, *all) }
-                        }
-                    }
-                    // Each view is rendered again only when what it shows changed.
-                    { memoized(links_deps(&view), { let v = view.clone(); move || links(&v) }) }
-                    { memoized((view.programs.clone(), *all, *prog_selected), { let (v, all, ps) = (view.clone(), *all, prog_selected.clone()); move || programs(&v, all, *ps, &ps) }) }
-                    { {
-                        let style = ListingStyle { bytes: state.0.bytes, att: state.0.att, all: *all };
-                        let (v, selected, slot_mark) = (view.clone(), selected.clone(), slot_mark.clone());
-                        memoized((listing_deps(&view), style, *selected, slot_mark.clone()), move || {
-                            listing(&v, style, *selected, &selected, slot_mark.as_deref())
-                        })
-                    } }
-                    { memoized((layout_deps(&view), sel_slots.clone()), { let v = view.clone(); move || layout(&v, &sel_slots, Some(pick_slot.clone())) }) }
-                    { memoized((sees_deps(&view), *all), { let (v, all) = (view.clone(), *all); move || sees(&v, all) }) }
-                </section>
+                { views(&state, &view, other.as_ref().as_ref(), Selection {
+                    listing_line: selected.clone(),
+                    program: prog_selected.clone(),
+                    slots: sel_slots,
+                    pick_slot,
+                    slot_mark,
+                }, *all) }
             </main>
         </div>
+    }
+}
+
+/// The scenario's text area with its gutter (line numbers and error marks). The text area is
+/// not controlled: Yew would read its whole text back on every render.
+fn scenario_editor(state: &UseReducerHandle<Shared>, view: &View, editor: &NodeRef) -> Html {
+    // The gutter (line numbers and error marks) scrolls with the editor.
+    let on_editor_scroll = Callback::from(|e: Event| {
+        let ta = e.target_unchecked_into::<web_sys::Element>();
+        if let Some(g) = ta.previous_element_sibling() {
+            g.set_scroll_top(ta.scroll_top());
+        }
+    });
+    let on_text = {
+        let s = state.clone();
+        Callback::from(move |e: InputEvent| {
+            s.dispatch(Action::Typed(
+                e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value(),
+            ))
+        })
+    };
+    html! {
+        <div class="editor">
+            { {
+                let lines = state.0.scenario.split('\n').count();
+                let marks: Vec<(usize, String)> = view.errors.iter().filter(|e| e.line > 0).map(|e| (e.line, e.message.clone())).collect();
+                memoized((lines, marks.clone()), move || gutter(lines, &marks))
+            } }
+            <textarea id="scenario" ref={editor.clone()} aria-label="scenario (TOML)" spellcheck="false" wrap="off" oninput={on_text} onscroll={on_editor_scroll}/>
+        </div>
+    }
+}
+
+/// The page's link follows the state: encoded and written after the next frame is painted, so
+/// it never delays the view (a newer state cancels a pending write).
+#[hook]
+fn use_link_follows(state: &State) {
+    use_effect_with(state.clone(), |s| {
+        let pending = after_paint({
+            let s = s.clone();
+            move || {
+                if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+                    let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("#{}", s.to_fragment())));
+                }
+            }
+        });
+        move || drop(pending)
+    });
+}
+
+/// What is selected in the views, and how to select a slot.
+struct Selection {
+    /// The selected listing line.
+    listing_line: UseStateHandle<Option<usize>>,
+    /// The selected program.
+    program: UseStateHandle<Option<usize>>,
+    /// The frame slots to mark (those of the selected line, or the picked slot).
+    slots: Vec<String>,
+    /// Picks a slot in the frame drawing.
+    pick_slot: Callback<String>,
+    /// The picked slot, marked in the listing while no line is selected.
+    slot_mark: Option<String>,
+}
+
+/// The views column: the comparison (when one is asked for), the links, the programs, the
+/// listing, the frame layout and what each program sees. Each view is rendered again only when
+/// what it shows changed.
+fn views(state: &UseReducerHandle<Shared>, view: &Rc<View>, other: Option<&View>, pick: Selection, all: bool) -> Html {
+    let Selection {
+        listing_line: selected,
+        program: prog_selected,
+        slots: sel_slots,
+        pick_slot,
+        slot_mark,
+    } = pick;
+    let view = view.clone();
+    html! {
+            <section class="views">
+                if let Some(b) = other {
+                    if state.0.compare_scenario.is_empty() {
+                        { comparison(view.as_ref(), b, (&view.profile, &b.profile), state.0.bytes, all) }
+                    } else {
+                        { comparison(view.as_ref(), b, (&format!("this scenario ({})", view.profile), &format!("the other scenario ({})", b.profile)), state.0.bytes, all) }
+                    }
+                }
+                // Each view is rendered again only when what it shows changed.
+                { memoized(links_deps(&view), { let v = view.clone(); move || links(&v) }) }
+                { memoized((view.programs.clone(), all, *prog_selected), { let (v, all, ps) = (view.clone(), all, prog_selected.clone()); move || programs(&v, all, *ps, &ps) }) }
+                { {
+                    let style = ListingStyle { bytes: state.0.bytes, att: state.0.att, all };
+                    let (v, selected, slot_mark) = (view.clone(), selected.clone(), slot_mark.clone());
+                    memoized((listing_deps(&view), style, *selected, slot_mark.clone()), move || {
+                        listing(&v, style, *selected, &selected, slot_mark.as_deref())
+                    })
+                } }
+                { memoized((layout_deps(&view), sel_slots.clone()), { let v = view.clone(); move || layout(&v, &sel_slots, Some(pick_slot.clone())) }) }
+                { memoized((sees_deps(&view), all), { let (v, all) = (view.clone(), all); move || sees(&v, all) }) }
+            </section>
+    }
+}
+
+/// The error list's properties.
+#[derive(Properties, PartialEq)]
+struct ErrorListProps {
+    errors: Vec<InputError>,
+    /// The editor, to show an error's line in.
+    editor: NodeRef,
+    /// The scenario text as of the latest render.
+    latest: Rc<std::cell::RefCell<String>>,
+}
+
+/// The input's errors; each one tied to a line is a button that shows the line in the editor.
+#[function_component]
+fn ErrorList(props: &ErrorListProps) -> Html {
+    html! {
+        <ul id="errors" class="errors">
+            { for props.errors.iter().map(|e| {
+                let text = if e.line > 0 { format!("line {}: {}", e.line, e.message) } else { e.message.clone() };
+                if e.line == 0 {
+                    return html! { <li class="error">{ text }</li> };
+                }
+                let (editor, line, latest) = (props.editor.clone(), e.line, props.latest.clone());
+                let go = Callback::from(move |_: MouseEvent| show_line(&editor, &latest.borrow(), line));
+                html! { <li class="error"><button class="goto" title="show this line in the editor" onclick={go}>{ text }</button></li> }
+            }) }
+        </ul>
     }
 }
 
@@ -409,83 +477,16 @@ fn controls(
         let apply = apply.clone();
         Callback::from(move |_| apply(&|t| edit::add_program(t, AttachType::Fentry)))
     };
-    let row_of = |el: &web_sys::Element| {
-        el.closest("tr[data-i]")
-            .ok()
-            .flatten()
-            .and_then(|r| r.get_attribute("data-i"))
-            .and_then(|v| v.parse::<usize>().ok())
-    };
-    let on_click = {
-        let apply = apply.clone();
-        Callback::from(move |e: MouseEvent| {
-            let Some(b) = e
-                .target_dyn_into::<web_sys::Element>()
-                .and_then(|t| t.closest("button[data-act]").ok().flatten())
-            else {
-                return;
-            };
-            let (Some(i), Some(act)) = (row_of(&b), b.get_attribute("data-act")) else {
-                return;
-            };
-            match act.as_str() {
-                "up" => apply(&|t| edit::move_program(t, i, true)),
-                "down" => apply(&|t| edit::move_program(t, i, false)),
-                "remove" => apply(&|t| edit::remove_program(t, i)),
-                _ => {}
-            }
-        })
-    };
-    let on_change = {
-        let apply = apply.clone();
-        Callback::from(move |e: Event| {
-            let Some(el) = e.target_dyn_into::<web_sys::Element>() else {
-                return;
-            };
-            let Some(i) = row_of(&el) else { return };
-            let value = match el.dyn_ref::<web_sys::HtmlSelectElement>() {
-                Some(s) => s.value(),
-                None => el.unchecked_ref::<web_sys::HtmlInputElement>().value(),
-            };
-            match el.get_attribute("data-field").as_deref() {
-                Some("attach") => apply(&|t| edit::set_attach(t, i, edit::offered(&value)?)),
-                Some("cookie") => apply(&|t| edit::set_cookie(t, i, &value)),
-                Some("syntax") => apply(&|t| edit::convert_syntax(t, i, &value)),
-                _ => {}
-            }
-        })
-    };
+    let on_click = on_row_click(apply.clone());
+    let on_change = on_row_change(apply.clone());
     let row = {
         let read = read.clone();
-        Callback::from(move |i: usize| {
-            let Some(edit::ProgramLine {
-                name,
-                attach,
-                cookie,
-                syntax,
-            }) = read.as_ref().as_ref().ok().and_then(|c| c.programs.get(i))
-            else {
-                return html! {};
-            };
-            html! { <tr key={i} class="prog-control" data-i={i.to_string()}>
-                <td>{ name.clone() }</td>
-                <td><select data-field="attach" aria-label={format!("attach type of {name}")}>
-                    { for edit::attach_kinds().map(|k| html!{ <option value={k.section()} selected={attach.is(k)}>{k.section()}</option> }) }
-                    if let Some(other) = offered_or_shown(attach) { <option value={other.clone()} selected=true disabled=true>{other}</option> }
-                </select></td>
-                <td><input class="cookie" data-field="cookie" type="text" inputmode="numeric" spellcheck="false" placeholder="0"
-                    aria-label={format!("attach cookie of {name}")} title="attach cookie (bpf_get_attach_cookie); Enter applies" value={cookie.clone()}/></td>
-                <td><select data-field="syntax" aria-label={format!("syntax of {name}")} title="converting rewrites the program's text (comments and labels are not kept)">
-                    { for [Syntax::Kernel, Syntax::Conformance].map(|k| html!{ <option value={k.name()} selected={syntax.is(k)}>{k.name()}</option> }) }
-                    if let edit::Written::Other(other) = syntax { <option value={other.clone()} selected=true disabled=true>{other.clone()}</option> }
-                </select></td>
-                <td>
-                    <button data-act="up" title={format!("move {name} up")} disabled={i == 0}>{"↑"}</button>
-                    <button data-act="down" title={format!("move {name} down")} disabled={i + 1 == n}>{"↓"}</button>
-                    <button data-act="remove" title={format!("remove {name}")}>{"✕"}</button>
-                </td>
-            </tr> }
-        })
+        Callback::from(
+            move |i: usize| match read.as_ref().as_ref().ok().and_then(|c| c.programs.get(i)) {
+                Some(p) => program_row(p, i, n),
+                None => html! {},
+            },
+        )
     };
     let head =
         html! { <tr><th>{"program"}</th><th>{"attach"}</th><th>{"cookie"}</th><th>{"syntax"}</th><th></th></tr> };
@@ -498,6 +499,88 @@ fn controls(
             if let Some(e) = &**error { <p class="error" id="edit-error">{ e.clone() }</p> }
         </div>
     }
+}
+
+/// How the controls change the scenario text: an edit of the latest text, dispatched, or its
+/// error shown.
+type Apply = Rc<dyn Fn(&dyn Fn(&str) -> Result<String, edit::EditError>)>;
+
+/// The index of the program row an element is in.
+fn row_of(el: &web_sys::Element) -> Option<usize> {
+    el.closest("tr[data-i]")
+        .ok()
+        .flatten()
+        .and_then(|r| r.get_attribute("data-i"))
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// The rows' buttons (one listener for the table): move up, move down, remove.
+fn on_row_click(apply: Apply) -> Callback<MouseEvent> {
+    Callback::from(move |e: MouseEvent| {
+        let Some(b) = e
+            .target_dyn_into::<web_sys::Element>()
+            .and_then(|t| t.closest("button[data-act]").ok().flatten())
+        else {
+            return;
+        };
+        let (Some(i), Some(act)) = (row_of(&b), b.get_attribute("data-act")) else {
+            return;
+        };
+        match act.as_str() {
+            "up" => apply(&|t| edit::move_program(t, i, true)),
+            "down" => apply(&|t| edit::move_program(t, i, false)),
+            "remove" => apply(&|t| edit::remove_program(t, i)),
+            _ => {}
+        }
+    })
+}
+
+/// The rows' fields (one listener for the table): attach type, cookie, syntax.
+fn on_row_change(apply: Apply) -> Callback<Event> {
+    Callback::from(move |e: Event| {
+        let Some(el) = e.target_dyn_into::<web_sys::Element>() else {
+            return;
+        };
+        let Some(i) = row_of(&el) else { return };
+        let value = match el.dyn_ref::<web_sys::HtmlSelectElement>() {
+            Some(s) => s.value(),
+            None => el.unchecked_ref::<web_sys::HtmlInputElement>().value(),
+        };
+        match el.get_attribute("data-field").as_deref() {
+            Some("attach") => apply(&|t| edit::set_attach(t, i, edit::offered(&value)?)),
+            Some("cookie") => apply(&|t| edit::set_cookie(t, i, &value)),
+            Some("syntax") => apply(&|t| edit::convert_syntax(t, i, &value)),
+            _ => {}
+        }
+    })
+}
+
+/// One program's row of controls; `n` is the number of rows.
+fn program_row(p: &edit::ProgramLine, i: usize, n: usize) -> Html {
+    let edit::ProgramLine {
+        name,
+        attach,
+        cookie,
+        syntax,
+    } = p;
+    html! { <tr key={i} class="prog-control" data-i={i.to_string()}>
+        <td>{ name.clone() }</td>
+        <td><select data-field="attach" aria-label={format!("attach type of {name}")}>
+            { for edit::attach_kinds().map(|k| html!{ <option value={k.section()} selected={attach.is(k)}>{k.section()}</option> }) }
+            if let Some(other) = offered_or_shown(attach) { <option value={other.clone()} selected=true disabled=true>{other}</option> }
+        </select></td>
+        <td><input class="cookie" data-field="cookie" type="text" inputmode="numeric" spellcheck="false" placeholder="0"
+            aria-label={format!("attach cookie of {name}")} title="attach cookie (bpf_get_attach_cookie); Enter applies" value={cookie.clone()}/></td>
+        <td><select data-field="syntax" aria-label={format!("syntax of {name}")} title="converting rewrites the program's text (comments and labels are not kept)">
+            { for [Syntax::Kernel, Syntax::Conformance].map(|k| html!{ <option value={k.name()} selected={syntax.is(k)}>{k.name()}</option> }) }
+            if let edit::Written::Other(other) = syntax { <option value={other.clone()} selected=true disabled=true>{other.clone()}</option> }
+        </select></td>
+        <td>
+            <button data-act="up" title={format!("move {name} up")} disabled={i == 0}>{"↑"}</button>
+            <button data-act="down" title={format!("move {name} down")} disabled={i + 1 == n}>{"↓"}</button>
+            <button data-act="remove" title={format!("remove {name}")}>{"✕"}</button>
+        </td>
+    </tr> }
 }
 
 /// What the attach control shows besides the offered kinds: an attach type it does not offer,

@@ -53,7 +53,8 @@ pub enum FunctionBody {
 /// A helper that, on hardware, calls the traced function again (`reentry = "..."`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReentryHelper {
-    /// `bpf_get_prandom_u32`, as the kernel's calls `bpf_user_rnd_u32`.
+    /// `bpf_get_prandom_u32`: the native helper calls the traced function, as the kernel's
+    /// helper calls `bpf_user_rnd_u32`.
     #[serde(rename = "bpf_get_prandom_u32")]
     GetPrandomU32,
 }

@@ -221,19 +221,7 @@ pub fn app() -> Html {
     };
     let slot = use_state(|| None::<String>);
     let edit_error = use_state(|| None::<String>);
-    let sel_slots = match (*selected, &*slot) {
-        (None, Some(x)) => vec![x.clone()],
-        _ => selected_slots(&view, *selected),
-    };
-    let pick_slot = {
-        let (slot, selected) = (slot.clone(), selected.clone());
-        Callback::from(move |n: String| {
-            selected.set(None);
-            slot.set(Some(n));
-        })
-    };
     let all = use_state(|| false);
-    let slot_mark = if selected.is_none() { (*slot).clone() } else { None };
     html! {
         <div class="app">
             <Header state={state.clone()} all={all.clone()} copy_md={copy_md}/>
@@ -255,12 +243,10 @@ pub fn app() -> Html {
                     </details>
                     <ErrorList errors={view.errors.clone()} editor={editor.clone()} latest={latest.clone()}/>
                 </section>
-                { views(&state, &view, other.as_ref().as_ref(), Selection {
+                { views(&state, &view, (*other).as_ref(), Selection {
                     listing_line: selected.clone(),
                     program: prog_selected.clone(),
-                    slots: sel_slots,
-                    pick_slot,
-                    slot_mark,
+                    slot: slot.clone(),
                 }, *all) }
             </main>
         </div>
@@ -314,18 +300,14 @@ fn use_link_follows(state: &State) {
     });
 }
 
-/// What is selected in the views, and how to select a slot.
+/// What is selected in the views.
 struct Selection {
     /// The selected listing line.
     listing_line: UseStateHandle<Option<usize>>,
     /// The selected program.
     program: UseStateHandle<Option<usize>>,
-    /// The frame slots to mark (those of the selected line, or the picked slot).
-    slots: Vec<String>,
-    /// Picks a slot in the frame drawing.
-    pick_slot: Callback<String>,
-    /// The picked slot, marked in the listing while no line is selected.
-    slot_mark: Option<String>,
+    /// The slot picked in the frame drawing (it counts while no listing line is selected).
+    slot: UseStateHandle<Option<String>>,
 }
 
 /// The views column: the comparison (when one is asked for), the links, the programs, the
@@ -335,33 +317,43 @@ fn views(state: &UseReducerHandle<Shared>, view: &Rc<View>, other: Option<&View>
     let Selection {
         listing_line: selected,
         program: prog_selected,
-        slots: sel_slots,
-        pick_slot,
-        slot_mark,
+        slot,
     } = pick;
-    let view = view.clone();
+    // The slots to mark: those of the selected line, or else the picked slot.
+    let sel_slots = match (*selected, &*slot) {
+        (None, Some(x)) => vec![x.clone()],
+        _ => selected_slots(view, *selected),
+    };
+    let slot_mark = if selected.is_none() { (*slot).clone() } else { None };
+    let pick_slot = {
+        let selected = selected.clone();
+        Callback::from(move |n: String| {
+            selected.set(None);
+            slot.set(Some(n));
+        })
+    };
     html! {
-            <section class="views">
-                if let Some(b) = other {
-                    if state.0.compare_scenario.is_empty() {
-                        { comparison(view.as_ref(), b, (&view.profile, &b.profile), state.0.bytes, all) }
-                    } else {
-                        { comparison(view.as_ref(), b, (&format!("this scenario ({})", view.profile), &format!("the other scenario ({})", b.profile)), state.0.bytes, all) }
-                    }
+        <section class="views">
+            if let Some(b) = other {
+                if state.0.compare_scenario.is_empty() {
+                    { comparison(view, b, (&view.profile, &b.profile), state.0.bytes, all) }
+                } else {
+                    { comparison(view, b, (&format!("this scenario ({})", view.profile), &format!("the other scenario ({})", b.profile)), state.0.bytes, all) }
                 }
-                // Each view is rendered again only when what it shows changed.
-                { memoized(links_deps(&view), { let v = view.clone(); move || links(&v) }) }
-                { memoized((view.programs.clone(), all, *prog_selected), { let (v, all, ps) = (view.clone(), all, prog_selected.clone()); move || programs(&v, all, *ps, &ps) }) }
-                { {
-                    let style = ListingStyle { bytes: state.0.bytes, att: state.0.att, all };
-                    let (v, selected, slot_mark) = (view.clone(), selected.clone(), slot_mark.clone());
-                    memoized((listing_deps(&view), style, *selected, slot_mark.clone()), move || {
-                        listing(&v, style, *selected, &selected, slot_mark.as_deref())
-                    })
-                } }
-                { memoized((layout_deps(&view), sel_slots.clone()), { let v = view.clone(); move || layout(&v, &sel_slots, Some(pick_slot.clone())) }) }
-                { memoized((sees_deps(&view), all), { let (v, all) = (view.clone(), all); move || sees(&v, all) }) }
-            </section>
+            }
+            // Each view is rendered again only when what it shows changed.
+            { memoized(links_deps(view), { let v = view.clone(); move || links(&v) }) }
+            { memoized((view.programs.clone(), all, *prog_selected), { let (v, all, ps) = (view.clone(), all, prog_selected.clone()); move || programs(&v, all, *ps, &ps) }) }
+            { {
+                let style = ListingStyle { bytes: state.0.bytes, att: state.0.att, all };
+                let (v, selected, slot_mark) = (view.clone(), selected.clone(), slot_mark.clone());
+                memoized((listing_deps(view), style, *selected, slot_mark.clone()), move || {
+                    listing(&v, style, *selected, &selected, slot_mark.as_deref())
+                })
+            } }
+            { memoized((layout_deps(view), sel_slots.clone()), { let v = view.clone(); move || layout(&v, &sel_slots, Some(pick_slot.clone())) }) }
+            { memoized((sees_deps(view), all), { let (v, all) = (view.clone(), all); move || sees(&v, all) }) }
+        </section>
     }
 }
 

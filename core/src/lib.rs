@@ -13,6 +13,7 @@
 pub mod api;
 pub mod asm;
 pub mod conformance;
+pub mod emu;
 pub mod errno;
 pub mod explain;
 pub mod interp;
@@ -22,3 +23,4 @@ pub mod oracle;
 pub mod scenario;
 pub mod show;
 pub mod tramp;
+pub mod x86exec;

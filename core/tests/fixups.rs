@@ -216,7 +216,7 @@ fn worked_branch_example() {
     assert_eq!(f.map[5], 7..13);
     assert_eq!(f.map[8], 15..16);
     assert_eq!(
-        f.notes.iter().map(|n| n.what.as_str()).collect::<Vec<_>>(),
+        f.notes.iter().map(|n| n.what.name()).collect::<Vec<_>>(),
         ["bpf_session_is_return", "bpf_session_cookie"]
     );
 }
@@ -320,7 +320,7 @@ fn join_keeps_every_instruction_of_both_sides() {
         notes: vec![FixupNote {
             orig: 1,
             range: 1..1,
-            what: "x".into(),
+            what: fsession_core::kernel::fixup::Inlined::BpfGetFuncIp,
             detail: "removed".into(),
         }],
         helper_calls: vec![],

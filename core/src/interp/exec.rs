@@ -72,6 +72,7 @@ pub(crate) fn run<H: Host>(ops: &[Op], host: &mut H, args: [u64; 5], opts: RunOp
             });
         };
         let cur = pc;
+        host.step(cur, &r);
         pc += 1;
         macro_rules! jcc {
             ($c:expr, $t:expr) => {{

@@ -32,6 +32,13 @@ pub trait Host: Memory {
         let _ = (btf_id, args);
         Err(CallFault::Unknown)
     }
+    /// Called before each instruction with its slot index and the registers (r0-r10 in
+    /// `regs[0..11]`): tracing hosts record steps here; the default does nothing and costs
+    /// nothing.
+    #[inline(always)]
+    fn step(&mut self, pc: usize, regs: &[u64; 16]) {
+        let _ = (pc, regs);
+    }
     /// The packet (address, length) that legacy `LD_ABS`/`LD_IND` read, if any.
     fn packet(&self) -> Option<(u64, u64)> {
         None

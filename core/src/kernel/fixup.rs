@@ -14,6 +14,44 @@ use std::ops::Range;
 const EINVAL: i32 = 22;
 const EOPNOTSUPP: i32 = 95;
 
+/// The calls the fixups inline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inlined {
+    /// The kfunc `bpf_session_is_return()`.
+    BpfSessionIsReturn,
+    /// The kfunc `bpf_session_cookie()`.
+    BpfSessionCookie,
+    /// The helper `bpf_get_func_arg()`.
+    BpfGetFuncArg,
+    /// The helper `bpf_get_func_ret()`.
+    BpfGetFuncRet,
+    /// The helper `bpf_get_func_arg_cnt()`.
+    BpfGetFuncArgCnt,
+    /// The helper `bpf_get_func_ip()`.
+    BpfGetFuncIp,
+}
+
+impl Inlined {
+    /// The function's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Inlined::BpfSessionIsReturn => "bpf_session_is_return",
+            Inlined::BpfSessionCookie => "bpf_session_cookie",
+            Inlined::BpfGetFuncArg => "bpf_get_func_arg",
+            Inlined::BpfGetFuncRet => "bpf_get_func_ret",
+            Inlined::BpfGetFuncArgCnt => "bpf_get_func_arg_cnt",
+            Inlined::BpfGetFuncIp => "bpf_get_func_ip",
+        }
+    }
+}
+
+impl std::fmt::Display for Inlined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// What a fixup did to one original instruction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FixupNote {
@@ -21,8 +59,8 @@ pub struct FixupNote {
     pub orig: usize,
     /// Range in the fixed program.
     pub range: Range<usize>,
-    /// What was inlined (`bpf_session_cookie`, ...).
-    pub what: String,
+    /// What was inlined.
+    pub what: Inlined,
     /// The variant, in words (`cookie index from bits 8-15`).
     pub detail: String,
 }
@@ -72,7 +110,7 @@ fn inline_for(
     prog: &Program,
     func: &FuncModel,
     profile: &Profile,
-) -> Option<(Vec<Insn>, String, String)> {
+) -> Option<(Vec<Insn>, Inlined, String)> {
     let meta = &profile.verifier_meta;
     let load_meta = BPF_LDX_MEM(BPF_DW, BPF_REG_0, BPF_REG_1, -8);
     let mask = profile.inlines.mask_nr_args;
@@ -88,7 +126,7 @@ fn inline_for(
                     BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, bit.into()),
                     BPF_ALU64_IMM(BPF_AND, BPF_REG_0, 1),
                 ],
-                "bpf_session_is_return".into(),
+                Inlined::BpfSessionIsReturn,
                 format!("is_return = (ctx[-1] >> {bit}) & 1"),
             ))
         }
@@ -103,7 +141,7 @@ fn inline_for(
                     BPF_ALU64_REG(BPF_SUB, BPF_REG_0, BPF_REG_1),
                     BPF_ALU64_IMM(BPF_NEG, BPF_REG_0, 0),
                 ],
-                "bpf_session_cookie".into(),
+                Inlined::BpfSessionCookie,
                 format!("cookie = ctx - 8 * ((ctx[-1] >> {shift}) & {:#x})", meta.cookie_mask),
             ))
         }
@@ -135,7 +173,7 @@ fn inline_for(
             };
             Some((
                 v,
-                "bpf_get_func_arg".into(),
+                Inlined::BpfGetFuncArg,
                 format!("{src}; n >= nr_args ? -EINVAL : *value = ctx[n]"),
             ))
         }
@@ -145,7 +183,7 @@ fn inline_for(
             if !reads {
                 return Some((
                     vec![BPF_MOV64_IMM(BPF_REG_0, -EOPNOTSUPP)],
-                    "bpf_get_func_ret".into(),
+                    Inlined::BpfGetFuncRet,
                     "-EOPNOTSUPP (no return value for this attach type)".into(),
                 ));
             }
@@ -162,7 +200,7 @@ fn inline_for(
             ]);
             Some((
                 v,
-                "bpf_get_func_ret".into(),
+                Inlined::BpfGetFuncRet,
                 format!("{}; *value = ctx[nr_args]", nr_src(mask)),
             ))
         }
@@ -173,7 +211,7 @@ fn inline_for(
                 }
                 return Some((
                     vec![BPF_MOV64_IMM(BPF_REG_0, raw_tp_nr)],
-                    "bpf_get_func_arg_cnt".into(),
+                    Inlined::BpfGetFuncArgCnt,
                     format!("nr_args = {raw_tp_nr} (tp_btf)"),
                 ));
             }
@@ -181,11 +219,11 @@ fn inline_for(
             if mask {
                 v.push(BPF_ALU64_IMM(BPF_AND, BPF_REG_0, 0xff));
             }
-            Some((v, "bpf_get_func_arg_cnt".into(), nr_src(mask)))
+            Some((v, Inlined::BpfGetFuncArgCnt, nr_src(mask)))
         }
         Instr::CallHelper(BPF_FUNC_GET_FUNC_IP) if prog.attach.has_trampoline() => Some((
             vec![BPF_LDX_MEM(BPF_DW, BPF_REG_0, BPF_REG_1, -16)],
-            "bpf_get_func_ip".into(),
+            Inlined::BpfGetFuncIp,
             "ip = ctx[-2] (stored because of IP_ARG)".into(),
         )),
         _ => None,

@@ -160,6 +160,47 @@ impl FuncArg {
     }
 }
 
+/// Where the caller passes one 8-byte argument word (SysV x86-64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ArgLoc {
+    /// In argument register i (rdi, rsi, rdx, rcx, r8, r9).
+    Reg(usize),
+    /// At `[rsp + 8 + 8 * k]` on entry.
+    Stack(usize),
+}
+
+/// One 8-byte argument word: the argument it belongs to and where it is passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgWord {
+    /// The argument's size in bytes.
+    pub size: u8,
+    /// Struct passed by value.
+    pub is_struct: bool,
+    /// Signed integer.
+    pub signed: bool,
+    /// Where it is.
+    pub loc: ArgLoc,
+}
+
+impl ArgWord {
+    /// The word as the callee uses it: an integer of `size` bytes sign- or zero-extended to 64
+    /// bits (struct words whole).
+    pub fn value(&self, v: u64) -> u64 {
+        if self.is_struct {
+            return v;
+        }
+        match (self.size, self.signed) {
+            (1, true) => v as i8 as i64 as u64,
+            (1, false) => v as u8 as u64,
+            (2, true) => v as i16 as i64 as u64,
+            (2, false) => v as u16 as u64,
+            (3..=4, true) => v as i32 as i64 as u64,
+            (3..=4, false) => v as u32 as u64,
+            _ => v,
+        }
+    }
+}
+
 /// The traced function (`struct btf_func_model` plus names).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FuncModel {
@@ -174,6 +215,32 @@ pub struct FuncModel {
 }
 
 impl FuncModel {
+    /// The argument words as the SysV ABI passes them: an argument that does not fit in the
+    /// remaining registers goes to the stack whole; later ones may still use registers.
+    pub fn arg_words(&self) -> Vec<ArgWord> {
+        let (mut regs, mut stack) = (0usize, 0usize);
+        let mut out = vec![];
+        for a in self.args.iter().take(MAX_BPF_FUNC_ARGS) {
+            let n = a.slots();
+            let on_stack = regs + n > 6;
+            for _ in 0..n {
+                let loc = if on_stack {
+                    stack += 1;
+                    ArgLoc::Stack(stack - 1)
+                } else {
+                    regs += 1;
+                    ArgLoc::Reg(regs - 1)
+                };
+                out.push(ArgWord {
+                    size: a.size,
+                    is_struct: a.is_struct,
+                    signed: a.signed,
+                    loc,
+                });
+            }
+        }
+        out
+    }
     /// Number of 8-byte register slots of the arguments (`nr_regs`; structs over 8 bytes take 2).
     pub fn nr_regs(&self) -> usize {
         self.args.iter().map(FuncArg::slots).sum()

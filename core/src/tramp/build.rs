@@ -54,7 +54,7 @@ pub const ORACLE_SYMBOLS: KernelSymbols = KernelSymbols {
 
 /// Which `__bpf_prog_enter*` / `__bpf_prog_exit*` pair the trampoline calls for a program
 /// (`bpf_trampoline_enter()`, reference §2.8).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnterExit {
     /// `__bpf_prog_enter_recur`: tracing programs (fentry, fexit, fmod_ret, fsession).

@@ -2,7 +2,7 @@
 //! callees, the patched entry of each traced function, the traced functions' bodies, and a
 //! caller that passes any prototype's arguments exactly as the SysV ABI does.
 
-use fsession_core::kernel::program::{FuncModel, MAX_BPF_FUNC_ARGS};
+use fsession_core::kernel::program::{ArgLoc as Loc, FuncModel};
 use iced_x86::code_asm::*;
 
 /// Why code could not be generated.
@@ -22,55 +22,6 @@ pub enum CodegenError {
 }
 
 type R<T> = Result<T, CodegenError>;
-
-/// Where an argument word is at the function's entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Loc {
-    /// In argument register i (rdi, rsi, rdx, rcx, r8, r9).
-    Reg(usize),
-    /// At `[rsp + 8 + 8 * k]`.
-    Stack(usize),
-}
-
-/// One 8-byte argument word: which argument it belongs to and where it is passed.
-#[derive(Clone, Copy, Debug)]
-pub struct Word {
-    /// The argument's size in bytes.
-    pub size: u8,
-    /// Struct passed by value.
-    pub is_struct: bool,
-    /// Signed integer.
-    pub signed: bool,
-    /// Where it is.
-    pub loc: Loc,
-}
-
-/// Classifies argument words as the kernel's `save_args` does: an argument that does not fit in
-/// the remaining registers goes to the stack whole, later ones may still use registers.
-pub fn words(func: &FuncModel) -> Vec<Word> {
-    let (mut regs, mut stack) = (0usize, 0usize);
-    let mut out = vec![];
-    for a in func.args.iter().take(MAX_BPF_FUNC_ARGS) {
-        let n = a.slots();
-        let on_stack = regs + n > 6;
-        for _ in 0..n {
-            let loc = if on_stack {
-                stack += 1;
-                Loc::Stack(stack - 1)
-            } else {
-                regs += 1;
-                Loc::Reg(regs - 1)
-            };
-            out.push(Word {
-                size: a.size,
-                is_struct: a.is_struct,
-                signed: a.signed,
-                loc,
-            });
-        }
-    }
-    out
-}
 
 const ARG64: [AsmRegister64; 6] = [rdi, rsi, rdx, rcx, r8, r9];
 
@@ -132,7 +83,7 @@ pub fn body(ip: u64, func: &FuncModel, kind: Body) -> R<Vec<u8>> {
         }
         Body::Sum(bias) => {
             a.xor(eax, eax)?;
-            for w in words(func) {
+            for w in func.arg_words() {
                 match w.loc {
                     Loc::Reg(i) => a.mov(r11, ARG64[i])?,
                     Loc::Stack(k) => a.mov(r11, qword_ptr(rsp + 8 + 8 * k as i32))?,
@@ -163,7 +114,7 @@ pub fn body(ip: u64, func: &FuncModel, kind: Body) -> R<Vec<u8>> {
 /// `u64 caller(const u64 *words, u64 target)`: loads the argument words of `func` into registers
 /// and stack slots as the ABI passes them, calls `target`, returns rax.
 pub fn caller(ip: u64, func: &FuncModel) -> R<Vec<u8>> {
-    let ws = words(func);
+    let ws = func.arg_words();
     let nstack = ws.iter().filter(|w| matches!(w.loc, Loc::Stack(_))).count();
     let frame = (8 * nstack).div_ceil(16) * 16;
     let mut a = CodeAssembler::new(64)?;

@@ -5,10 +5,11 @@
 use super::codegen::{self, Body};
 use super::mem::CodeRegion;
 use super::protocol::{Piece, PieceKind, PlacedLine};
-use super::report::{AliasedArg, CookieMismatch, RunProblem, WasmChecked};
+use super::report::WasmChecked;
 pub use super::report::{CallResult, ExecReport};
 use super::rt::{self, Frame, Runtime};
 use fsession_core::api::{self, Answer, Request};
+use fsession_core::emu::expect::{evaluate, Evaluated, Outcome, ProgCounters};
 use fsession_core::isa::{decode_program, Imm64Kind, Instr};
 use fsession_core::kernel::profile::{Mitigations, Profile};
 use fsession_core::scenario::{check, ArgValue, CheckReport, FunctionBody, ReentryHelper, Scenario, ScenarioError};
@@ -607,184 +608,36 @@ fn make_calls(s: &Scenario, world: &World, data_base: u64) -> Result<Vec<CallRes
     Ok(calls)
 }
 
-/// Each call's return value against the scenario's, at the return type's width.
-fn check_returns(s: &Scenario, world: &World, calls: &[CallResult], data_base: u64, problems: &mut Vec<RunProblem>) {
-    let ret_mask = match world.report.function.ret_size {
-        0 => 0,
-        n if n >= 8 => u64::MAX,
-        n => (1u64 << (8 * n)) - 1,
-    };
-    for (c, (spec, res)) in s.calls.iter().zip(calls).enumerate() {
-        let Some(w) = spec.ret.and_then(|want| want.resolve(world.stub, data_base)) else {
-            continue;
-        };
-        if (res.ret & ret_mask) != (w & ret_mask) {
-            problems.push(RunProblem::Returned {
-                call: c,
-                got: res.ret & ret_mask,
-                want: w,
-            });
-        }
-    }
-}
-
-/// The first map's words, against the scenario's expectations.
-fn check_data(
-    s: &Scenario,
-    world: &World,
-    bss: &[u8],
-    data_base: u64,
-    problems: &mut Vec<RunProblem>,
-) -> BTreeMap<String, Vec<u64>> {
-    let mut data = BTreeMap::new();
-    let Some(m) = s.maps.first() else {
-        return data;
-    };
-    let words: Vec<u64> = bss
-        .chunks(8)
-        .map(|c| {
-            let mut b = [0u8; 8];
-            b[..c.len()].copy_from_slice(c);
-            u64::from_le_bytes(b)
-        })
-        .collect();
-    for (index, v) in s.expect.data.get(&m.name).into_iter().flatten().enumerate() {
-        if let Some(want) = v.resolve(world.stub, data_base) {
-            let got = words.get(index).copied();
-            if got != Some(want) {
-                problems.push(RunProblem::Data {
-                    map: m.name.clone(),
-                    index,
-                    got,
-                    want,
-                });
-            }
-        }
-    }
-    data.insert(m.name.clone(), words);
-    data
-}
-
-/// Run and miss counters, enter/exit balance and the programs' own errors.
-fn check_runtime(s: &Scenario, rt: &Runtime, problems: &mut Vec<RunProblem>) -> BTreeMap<String, (u64, u64)> {
-    let counters: BTreeMap<String, (u64, u64)> =
-        rt.progs.iter().map(|p| (p.name.clone(), (p.runs, p.misses))).collect();
-    for (name, want) in &s.expect.counters {
-        let (runs, misses) = counters.get(name).copied().unwrap_or((0, 0));
-        if want.runs.is_some_and(|r| r != runs) || want.misses.is_some_and(|m| m != misses) {
-            problems.push(RunProblem::Counters {
-                prog: name.clone(),
-                runs,
-                misses,
-                want_runs: want.runs,
-                want_misses: want.misses,
-            });
-        }
-    }
-    if rt.tramp_enters != rt.tramp_exits {
-        problems.push(RunProblem::TrampUnbalanced {
-            enters: rt.tramp_enters,
-            exits: rt.tramp_exits,
-        });
-    }
-    for p in rt.progs.iter().filter(|p| p.active != 0) {
-        problems.push(RunProblem::Recursion {
-            prog: p.name.clone(),
-            active: p.active,
-        });
-    }
-    for o in &rt.observations {
-        if let Err(error) = &o.r0 {
-            problems.push(RunProblem::ProgramFailed {
-                call: o.call,
-                prog: o.prog.clone(),
-                error: error.clone(),
-            });
-        }
-    }
-    counters
-}
-
-/// The model's predictions: each run sees the ctx[-1] the model computed, and cookie users get
-/// the slot the model reserved. Returns the cookie mismatches (a contract violation).
-fn check_predictions(
-    enc: &Encoded,
-    calls: &[CallResult],
-    rt: &Runtime,
-    problems: &mut Vec<RunProblem>,
-) -> Vec<CookieMismatch> {
-    let mut mismatches = vec![];
-    for (c, call) in calls.iter().enumerate() {
-        let runs: Vec<&rt::Observation> = rt.observations.iter().filter(|o| o.call == c).collect();
-        let mut next = 0usize;
-        for o in &runs {
-            let Some(k) = enc.invocations[next..].iter().position(|i| i.prog == o.prog) else {
-                problems.push(RunProblem::NotInvoked {
-                    call: c,
-                    prog: o.prog.clone(),
-                });
-                continue;
-            };
-            let inv = &enc.invocations[next + k];
-            next += k + 1;
-            if o.func_meta != inv.func_meta {
-                problems.push(RunProblem::FuncMeta {
-                    call: c,
-                    prog: o.prog.clone(),
-                    pass: inv.pass,
-                    seen: o.func_meta,
-                    predicted: inv.func_meta,
-                });
-            }
-            let Some(ptr) = o.cookie_ptr else { continue };
-            let l = &enc.layout;
-            let intended = inv.cookie_index.filter(|&i| i > 0).map(|i| o.ctx - 8 * i);
-            if Some(ptr) == intended {
-                continue;
-            }
-            let slot = l
-                .slot_at((ptr as i64 - (o.ctx as i64 + l.regs_off as i64)) as i32)
-                .map(|s| s.name.clone());
-            let aliased_arg1 = (ptr == o.ctx).then(|| AliasedArg {
-                passed: call.words.first().copied().unwrap_or(0),
-                seen: runs.iter().map(|x| x.args.first().copied().unwrap_or(0)).collect(),
-            });
-            mismatches.push(CookieMismatch {
-                call: c,
-                prog: o.prog.clone(),
-                pass: inv.pass,
-                ptr,
-                below_ctx: o.ctx - ptr,
-                slot,
-                intended,
-                aliased_arg1,
-            });
-        }
-    }
-    mismatches
-}
-
 /// Makes the scenario's calls and evaluates everything.
 pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, ExecError> {
     let data_base = rt::with(|rt| rt.bss.as_ptr() as u64);
     let calls = make_calls(s, world, data_base)?;
     let rt = rt::take().ok_or(ExecError::NoRuntime)?;
-    let mut problems = vec![];
-    check_returns(s, world, &calls, data_base, &mut problems);
-    let data = check_data(s, world, &rt.bss, data_base, &mut problems);
-    let counters = check_runtime(s, &rt, &mut problems);
-    let mut expected_violation = vec![];
-    if let Some(enc) = &world.encoded {
-        let mismatches = check_predictions(enc, &calls, &rt, &mut problems);
-        if !s.expect.contract_violation {
-            problems.extend(mismatches.into_iter().map(RunProblem::Cookie));
-        } else if mismatches.is_empty() {
-            problems.push(RunProblem::NoViolation);
-        } else {
-            expected_violation = mismatches;
-        }
-    }
-    problems.extend(world.report.problems.iter().cloned().map(RunProblem::Model));
+    let programs: Vec<ProgCounters> = rt
+        .progs
+        .iter()
+        .map(|p| ProgCounters {
+            name: p.name.clone(),
+            runs: p.runs,
+            misses: p.misses,
+            active: p.active,
+        })
+        .collect();
+    let outcome = Outcome {
+        func: world.stub,
+        data: data_base,
+        calls: &calls,
+        observations: &rt.observations,
+        bss: &rt.bss,
+        programs: &programs,
+        tramp_calls: (rt.tramp_enters, rt.tramp_exits),
+    };
+    let Evaluated {
+        problems,
+        data,
+        counters,
+        expected_violation,
+    } = evaluate(s, &world.report, world.encoded.as_ref(), &outcome);
     Ok(ExecReport {
         description: s.description.clone(),
         profile: world.report.profile.name.clone(),

@@ -3,10 +3,11 @@
 //! `__bpf_tramp_enter/exit`, and the interpreted-program entry `bpf_func(ctx, insns)`, which runs
 //! the program in the core interpreter against exactly the memory the model allows.
 
+use fsession_core::emu::helpers::lfsr113;
+pub use fsession_core::emu::report::Observation;
 use fsession_core::interp::{prepare, CallFault, Host, Memory, Prepared, RunOptions};
 use fsession_core::isa::Insn;
 use fsession_core::kernel::profile::MetaLayout;
-use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -26,33 +27,6 @@ pub struct ProgRt {
     pub runs: u64,
     /// Times it was skipped because it was already running.
     pub misses: u64,
-}
-
-/// What one program saw when it ran.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Observation {
-    /// Program.
-    pub prog: String,
-    /// Which call of the scenario.
-    pub call: usize,
-    /// ctx pointer.
-    pub ctx: u64,
-    /// `ctx[-1]`.
-    pub func_meta: u64,
-    /// nr_args, cookie index and is_return as the verifier's inlines read them.
-    pub decoded: (u64, u64, bool),
-    /// Where `bpf_session_cookie()` points for this word (cookie users).
-    pub cookie_ptr: Option<u64>,
-    /// The cookie's value before and after the program ran.
-    pub cookie_before: Option<u64>,
-    /// The cookie's value after the program ran.
-    pub cookie_after: Option<u64>,
-    /// ctx[0..nr_args] before the program ran.
-    pub args: Vec<u64>,
-    /// The return-value slot (`ctx[nr_args]`) if the frame has one.
-    pub retval: Option<u64>,
-    /// The program's r0, or its error.
-    pub r0: Result<u64, fsession_core::interp::VmError>,
 }
 
 /// The frame geometry the programs may touch (from the model's layout).
@@ -287,16 +261,6 @@ fn prandom_u32() -> u32 {
     })
 }
 
-/// One step of LFSR113 (L'Ecuyer, "Tables of maximally equidistributed combined LFSR
-/// generators", 1999).
-fn lfsr113(z: &mut [u32; 4]) -> u32 {
-    z[0] = ((z[0] & 0xffff_fffe) << 18) ^ (((z[0] << 6) ^ z[0]) >> 13);
-    z[1] = ((z[1] & 0xffff_fff8) << 2) ^ (((z[1] << 2) ^ z[1]) >> 27);
-    z[2] = ((z[2] & 0xffff_fff0) << 7) ^ (((z[2] << 13) ^ z[2]) >> 21);
-    z[3] = ((z[3] & 0xffff_ff80) << 13) ^ (((z[3] << 3) ^ z[3]) >> 12);
-    z[0] ^ z[1] ^ z[2] ^ z[3]
-}
-
 fn read_u64(addr: u64) -> u64 {
     // SAFETY: callers pass addresses inside the trampoline frame computed from the model.
     unsafe { std::ptr::read_unaligned(addr as *const u64) }
@@ -410,6 +374,10 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
                 args,
                 retval,
                 r0,
+                rbp: 0,
+                frame_before: vec![],
+                frame_after: vec![],
+                seen: None,
             });
         }
     });

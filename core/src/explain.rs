@@ -65,7 +65,7 @@ pub fn x86(ins: &Instruction, syntax: AsmSyntax, fmt: &mut X86Format) -> String 
     let mem = memory_access(ins);
     let is_mem = |i: u32| i < ins.op_count() && ins.op_kind(i) == OpKind::Memory;
     let m = ins.mnemonic();
-    let name = format!("{m:?}").to_lowercase();
+    let name = format!("{m:?}").to_ascii_lowercase();
     match m {
         Mnemonic::Push => format!("push {d}: rsp -= 8, then store {d} at [rsp]"),
         Mnemonic::Pop => format!("pop {d}: load {d} from [rsp], then rsp += 8"),

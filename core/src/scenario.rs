@@ -570,6 +570,18 @@ pub enum Problem {
     /// The scenario expects a contract violation, and the contract holds.
     #[error("contract: expected a violation, the contract holds")]
     ContractHeld,
+    /// Executing the trampoline showed a contract violation the scenario does not expect.
+    #[error("contract (from execution): {found}")]
+    Executed {
+        /// What the run showed.
+        found: crate::emu::verdict::ExecProblem,
+    },
+    /// The trampoline could not be executed to check the contract.
+    #[error("contract (from execution): the run stopped: {reason}")]
+    NotExecuted {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Problem {

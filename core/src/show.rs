@@ -2,6 +2,8 @@
 //! input, encode the trampoline, list it and check the contract. What `fsession-lab show` prints
 //! and the playground displays.
 
+use crate::emu::run::EmuError;
+use crate::emu::verdict::{self, ExecContract};
 use crate::kernel::link::flags;
 use crate::kernel::profile::Profile;
 use crate::scenario::{check, CheckReport, Problem, Scenario, ScenarioError};
@@ -30,8 +32,12 @@ pub struct ShowReport {
     pub encoded: Result<Encoded, EncodeError>,
     /// The annotated listing (empty without a trampoline).
     pub listing: Vec<Line>,
-    /// The contract check (no lines without a trampoline).
+    /// The contract as the bookkeeping intends it: the encoder's `ctx[-1]` words decoded the
+    /// verifier's way (no lines without a trampoline).
     pub contract: Contract,
+    /// The contract from execution: the trampoline's bytes run with the fixed-up programs
+    /// (`None` without a trampoline; an error when the run could not be made).
+    pub execution: Option<Result<ExecContract, EmuError>>,
     /// Problems: the check's, an unexpected encoder error, a contract violation not expected.
     pub problems: Vec<Problem>,
 }
@@ -40,6 +46,13 @@ impl ShowReport {
     /// True when nothing unexpected happened.
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
+    }
+    /// The contract verdict: from execution where the trampoline ran, else the bookkeeping's.
+    pub fn contract_holds(&self) -> bool {
+        match &self.execution {
+            Some(Ok(v)) => v.holds(),
+            _ => self.contract.holds(),
+        }
     }
 }
 
@@ -50,6 +63,27 @@ pub fn show(
     profile: &Profile,
     place: &Placement,
     syntax: AsmSyntax,
+) -> Result<ShowReport, ScenarioError> {
+    show_with(s, text, profile, place, syntax, Some(execute_verdict))
+}
+
+/// How the contract is checked from execution (a function, so that a build that does not
+/// execute does not link the executor).
+pub type ExecuteFn = fn(&Scenario, &CheckReport, &Encoded, &Placement) -> Result<ExecContract, EmuError>;
+
+fn execute_verdict(s: &Scenario, r: &CheckReport, e: &Encoded, p: &Placement) -> Result<ExecContract, EmuError> {
+    verdict::execute(s, r, e, p).map(|(v, _)| v)
+}
+
+/// The pipeline, with the contract from execution when `execute` is given (else the
+/// bookkeeping verdict alone decides, and [`ShowReport::execution`] is `None`).
+pub fn show_with(
+    s: &Scenario,
+    text: &str,
+    profile: &Profile,
+    place: &Placement,
+    syntax: AsmSyntax,
+    execute: Option<ExecuteFn>,
 ) -> Result<ShowReport, ScenarioError> {
     let report = check(s, text, profile)?;
     let spec = spec_for(&report, place);
@@ -85,14 +119,39 @@ pub fn show(
     if let (Some(w), Ok(_)) = (&s.expect.encode_error, &encoded) {
         problems.push(Problem::EncodeExpected { want: w.clone() });
     }
-    let violated = !contract.holds();
+    let execution = execute.zip(encoded.as_ref().ok()).map(|(run, enc)| {
+        if report.trampoline.flags & flags::INDIRECT != 0 {
+            return Err(EmuError::StructOps);
+        }
+        run(s, &report, enc, place)
+    });
+    // The verdict follows from execution where the run was made; struct_ops trampolines, which
+    // the executor does not call, keep the bookkeeping verdict.
+    let executed = match &execution {
+        Some(Ok(v)) => Some(v),
+        Some(Err(EmuError::StructOps)) | None => None,
+        Some(Err(e)) => {
+            problems.push(Problem::NotExecuted { reason: e.to_string() });
+            None
+        }
+    };
+    if let Some(reason) = executed.and_then(|v| v.stopped.clone()).filter(|_| !s.expect.fault) {
+        problems.push(Problem::NotExecuted { reason });
+    }
+    let violated = match executed {
+        Some(v) => !v.holds(),
+        None => !contract.holds(),
+    };
     if violated && !s.expect.contract_violation {
-        problems.extend(
-            contract
-                .lines
-                .iter()
-                .flat_map(|l| l.problems.iter().map(|p| Problem::Contract { found: p.clone() })),
-        );
+        match executed {
+            Some(v) => problems.extend(v.problems().map(|p| Problem::Executed { found: p.clone() })),
+            None => problems.extend(
+                contract
+                    .lines
+                    .iter()
+                    .flat_map(|l| l.problems.iter().map(|p| Problem::Contract { found: p.clone() })),
+            ),
+        }
     }
     if !violated && s.expect.contract_violation && encoded.is_ok() {
         problems.push(Problem::ContractHeld);
@@ -103,6 +162,7 @@ pub fn show(
         encoded,
         listing: listing_lines,
         contract,
+        execution,
         problems,
     })
 }
@@ -205,6 +265,7 @@ pub fn render(r: &ShowReport, bytes: bool) -> String {
                     }
                 }
             }
+            render_execution(&mut o, r.execution.as_ref());
         }
     }
     o.push('\n');
@@ -217,6 +278,74 @@ pub fn render(r: &ShowReport, bytes: bool) -> String {
         }
     }
     o
+}
+
+/// The contract from execution as `show` and `check` print it (empty without a trampoline).
+pub fn execution_text(r: &ShowReport) -> String {
+    let mut o = String::new();
+    render_execution(&mut o, r.execution.as_ref());
+    o
+}
+
+/// The contract from execution: each program run, what its inlined calls returned and where its
+/// cookie writes landed, then the verdict.
+fn render_execution(o: &mut String, e: Option<&Result<ExecContract, EmuError>>) {
+    let Some(e) = e else { return };
+    o.push('\n');
+    let v = match e {
+        Ok(v) => v,
+        Err(err) => {
+            wln!(o, "contract from execution: not run: {err}");
+            return;
+        }
+    };
+    wln!(
+        o,
+        "contract from execution ({} call(s), {} steps; what the fixed-up code got on the executed frame):",
+        v.calls.len(),
+        v.steps
+    );
+    for l in &v.lines {
+        let got: Vec<String> = l
+            .returned
+            .iter()
+            .map(|r| match &r.points_to {
+                Some(p) => format!("{}() = {:#x} -> {p}", r.what, r.r0),
+                None => format!("{}() = {:#x}", r.what, r.r0),
+            })
+            .collect();
+        let writes: Vec<String> = l
+            .cookie_writes
+            .iter()
+            .map(|w| format!("*cookie = {:#x} -> {}", w.value, w.at))
+            .collect();
+        let all: Vec<String> = got.into_iter().chain(writes).collect();
+        wln!(
+            o,
+            "  call {} {:<12} {:<8} ctx[-1] = {:#x}{}{}",
+            l.call,
+            l.who.prog,
+            l.who.pass,
+            l.func_meta,
+            if all.is_empty() { "" } else { ": " },
+            all.join(", ")
+        );
+    }
+    for (c, (words, ret)) in v.calls.iter().enumerate() {
+        let args: Vec<String> = words.iter().map(|w| format!("{w:#x}")).collect();
+        wln!(o, "  call {c}: ({}) returned {ret:#x}", args.join(", "));
+    }
+    if let Some(s) = &v.stopped {
+        wln!(o, "  stopped {s}");
+    }
+    if v.holds() {
+        wln!(o, "contract from execution: holds for every program and pass");
+    } else {
+        wln!(o, "contract from execution: VIOLATED");
+        for p in v.problems() {
+            wln!(o, "  - {p}");
+        }
+    }
 }
 
 /// Markdown of a trampoline (for issues and reviews): the listing, `ctx[-1]` per program and
@@ -251,6 +380,17 @@ pub fn markdown(r: &ShowReport) -> String {
         for p in problems {
             s.push_str(&format!("- {p}\n"));
         }
+    }
+    match &r.execution {
+        Some(Ok(v)) if v.holds() => s.push_str("\nFrom execution: holds for every program and pass.\n"),
+        Some(Ok(v)) => {
+            s.push_str("\nFrom execution: **violated**\n\n");
+            for p in v.problems() {
+                s.push_str(&format!("- {p}\n"));
+            }
+        }
+        Some(Err(e)) => s.push_str(&format!("\nFrom execution: not run ({e}).\n")),
+        None => {}
     }
     s
 }

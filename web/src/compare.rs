@@ -121,7 +121,7 @@ pub fn compare(a: &View, b: &View) -> Comparison {
                 .iter()
                 .map(|i| {
                     (
-                        format!("{} {}", i.prog, format!("{:?}", i.pass).to_lowercase()),
+                        format!("{} {}", i.prog, format!("{:?}", i.pass).to_ascii_lowercase()),
                         format!("{:#x}", i.func_meta),
                     )
                 })
@@ -129,7 +129,7 @@ pub fn compare(a: &View, b: &View) -> Comparison {
             _ => vec![],
         }
     };
-    let holds = |v: &View| v.report.as_ref().is_some_and(|r| r.contract.holds());
+    let holds = |v: &View| v.report.as_ref().is_some_and(|r| r.contract_holds());
     Comparison {
         listing,
         slots: keyed(&slots_of(a), &slots_of(b)),

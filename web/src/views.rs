@@ -369,7 +369,7 @@ pub(crate) fn drawing(layout: &fsession_core::tramp::layout::FrameLayout, hits: 
             { for by_address(layout).into_iter().map(|s| {
                 let hit = hits.iter().any(|x| x == &s.name);
                 let units = s.size.div_ceil(8).max(1);
-                html! { <div class={if hit {"cell hit"} else {"cell"}} style={format!("height: {}em", 1.4 * units as f32)}>
+                html! { <div class={if hit {"cell hit"} else {"cell"}} style={format!("height: {}.{}em", 14 * units / 10, 14 * units % 10)}>
                     <span class="off">{ format!("rbp{:+}", s.rbp_off) }</span>{ format!(" {}{}", if hit {"▶ "} else {""}, s.name) }
                 </div> } }) }
             <div class="cell rsp">{ format!("rsp = rbp-{}", layout.stack_size) }</div>
@@ -390,7 +390,7 @@ pub(crate) fn sees(v: &Rc<View>, all: bool) -> Html {
             let (i, l) = (&enc.invocations[k], &v.report.as_ref().map(|r| &r.contract.lines[k]));
             let Some(l) = l else { return html! {} };
             html! { <tr key={k} aria-rowindex={(k + 2).to_string()}>
-            <td>{ i.prog.clone() }</td><td>{ format!("{:?}", i.pass).to_lowercase() }</td><td>{ format!("{:#x}", i.func_meta) }</td>
+            <td>{ i.prog.clone() }</td><td>{ format!("{:?}", i.pass).to_ascii_lowercase() }</td><td>{ format!("{:#x}", i.func_meta) }</td>
             <td>{ l.nr_args }</td><td>{ l.cookie_index.map(|c| format!("ctx[-{c}]")).unwrap_or("-".into()) }</td>
             <td>{ l.is_return.map(|b| (b as u8).to_string()).unwrap_or("-".into()) }</td></tr> }
         })
@@ -401,8 +401,59 @@ pub(crate) fn sees(v: &Rc<View>, all: bool) -> Html {
             <Rows id="sees-rows" len={enc.invocations.len().min(r.contract.lines.len())} row={row} head={head} label="ctx[-1] per program and pass" all={all}/>
             <div id="contract" class={if holds {"ok"} else {"error"}}>
                 { if holds { format!("contract ({}): holds for every program and pass", v.profile) } else { format!("contract ({}): VIOLATED", v.profile) } }
+                <span class="note">{" (intended: the encoder's ctx[-1] words, decoded as the verifier's inlines decode them)"}</span>
                 <ul>{ for r.contract.lines.iter().flat_map(|l| l.problems.iter()).map(|p| html!{ <li>{p.to_string()}</li> }) }</ul>
             </div>
+            { executed(&v.profile, r.execution.as_ref()) }
+        </div>
+    }
+}
+
+/// The contract from execution: the verdict, each program run's inlined results and cookie
+/// writes, and the problems.
+fn executed(
+    profile: &str,
+    e: Option<&Result<fsession_core::emu::verdict::ExecContract, fsession_core::emu::run::EmuError>>,
+) -> Html {
+    let Some(e) = e else { return html! {} };
+    let v = match e {
+        Ok(v) => v,
+        Err(err) => {
+            return html! { <div id="exec-contract" class="error">{ format!("from execution ({profile}): not run: {err}") }</div> }
+        }
+    };
+    let holds = v.holds();
+    let line = |l: &fsession_core::emu::verdict::ExecLine| {
+        let got: Vec<String> = l
+            .returned
+            .iter()
+            .map(|r| match &r.points_to {
+                Some(p) => format!("{}() → {p}", r.what),
+                None => format!("{}() = {:#x}", r.what, r.r0),
+            })
+            .chain(
+                l.cookie_writes
+                    .iter()
+                    .map(|w| format!("*cookie = {:#x} → {}", w.value, w.at)),
+            )
+            .collect();
+        html! { <li class={if l.problems.is_empty() {""} else {"bad"}}>{ format!("call {} {} ({}): ctx[-1] = {:#x}{}{}", l.call, l.who.prog, l.who.pass, l.func_meta, if got.is_empty() {""} else {"; "}, got.join(", ")) }</li> }
+    };
+    let calls: Vec<String> = v
+        .calls
+        .iter()
+        .enumerate()
+        .map(|(c, (w, r))| {
+            let args: Vec<String> = w.iter().map(|x| format!("{x:#x}")).collect();
+            format!("call {c}: ({}) returned {r:#x}", args.join(", "))
+        })
+        .collect();
+    html! {
+        <div id="exec-contract" class={if holds {"ok"} else {"error"}}>
+            { if holds { format!("from execution ({profile}): holds for every program and pass") } else { format!("from execution ({profile}): VIOLATED") } }
+            <span class="note">{ format!(" ({} steps of the trampoline's bytes with the fixed-up programs; {})", v.steps, calls.join("; ")) }</span>
+            <ul class="problems">{ for v.problems().map(|p| html!{ <li>{p.to_string()}</li> }) }</ul>
+            <details><summary>{"what each program run got"}</summary><ul class="runs">{ for v.lines.iter().map(line) }</ul></details>
         </div>
     }
 }

@@ -75,7 +75,9 @@ fn spacer(px: f64) -> Html {
     if px <= 0.0 {
         return html! {};
     }
-    html! { <tr class="spacer" aria-hidden="true" style={format!("height:{px:.1}px")}><td colspan="99"></td></tr> }
+    // Tenths of a pixel, formatted as integers (no float formatting code in the wasm).
+    let t = (px * 10.0).round() as u64;
+    html! { <tr class="spacer" aria-hidden="true" style={format!("height:{}.{}px", t / 10, t % 10)}><td colspan="99"></td></tr> }
 }
 
 /// Measures the pane: (scrollTop, clientHeight, header height, mean row height).

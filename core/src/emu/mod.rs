@@ -8,3 +8,4 @@ pub mod helpers;
 pub mod report;
 pub mod run;
 pub mod trace;
+pub mod verdict;

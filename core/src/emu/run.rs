@@ -32,7 +32,7 @@ pub const MAP_STRIDE: u64 = 0x1_0000;
 pub const CALLER_RET: u64 = 0xffff_ffff_8100_0000;
 
 /// Why a scenario cannot run in the executor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EmuError {
     /// The scenario does not check.
@@ -267,20 +267,33 @@ fn load_programs(report: &CheckReport, place: &Placement, engine: &mut Engine) -
     Ok(())
 }
 
-/// Places a checked scenario in the executor.
+/// Places a scenario in the executor (checked and encoded here, with the default placement).
 pub fn build(s: &Scenario, text: &str, profile: &Profile) -> Result<EmuWorld, EmuError> {
     let report = check(s, text, profile)?;
     if report.trampoline.flags & INDIRECT != 0 {
         return Err(EmuError::StructOps);
     }
     let place = Placement::default();
-    let prof = &report.profile;
-    let ibt = prof.mitigations.ibt;
     let encoded = if report.trampoline.is_empty() {
         None
     } else {
         Some(encode(&spec_for(&report, &place))?)
     };
+    place_world(s, report, encoded, place)
+}
+
+/// Places a checked scenario and its encoded trampoline (encoded for `place`) in the executor.
+pub fn place_world(
+    s: &Scenario,
+    report: CheckReport,
+    encoded: Option<Encoded>,
+    place: Placement,
+) -> Result<EmuWorld, EmuError> {
+    if report.trampoline.flags & INDIRECT != 0 {
+        return Err(EmuError::StructOps);
+    }
+    let prof = &report.profile;
+    let ibt = prof.mitigations.ibt;
     let mut mem = Space::default();
     let misplaced = |what: &str| EmuError::Placement { what: what.into() };
     let traced = encoded.as_ref().map(|e| (e.jmp_mode, place.image));
@@ -350,8 +363,25 @@ pub fn run(s: &Scenario, text: &str, profile: &Profile, opts: EmuOptions) -> Res
     run_world(s, &mut w, opts)
 }
 
-/// Makes the calls in a placed world.
-pub fn run_world(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<EmuReport, EmuError> {
+/// The calls made in a placed world, before they are checked against the expectations.
+#[derive(Clone, Debug)]
+pub struct Calls {
+    /// The calls made (up to a fault).
+    pub calls: Vec<CallResult>,
+    /// Every program run.
+    pub observations: Vec<Observation>,
+    /// Every entry into the traced body.
+    pub body_calls: Vec<BodyCall>,
+    /// Where execution stopped, if it faulted.
+    pub fault: Option<ExecError>,
+    /// The trace, when recorded.
+    pub trace: Option<Trace>,
+    /// Steps executed.
+    pub steps: u64,
+}
+
+/// Makes the scenario's calls (or the one default call) in a placed world.
+pub fn make_calls(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Calls, EmuError> {
     let e = &mut w.engine;
     let data = e.maps.first().map_or(0, |m| m.0);
     let func = w.place.func;
@@ -389,6 +419,32 @@ pub fn run_world(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Emu
             }
         }
     }
+    let trace = initial.map(|initial| Trace {
+        events: e.events.take().unwrap_or_default(),
+        initial,
+    });
+    Ok(Calls {
+        calls,
+        observations: std::mem::take(&mut e.observations),
+        body_calls: std::mem::take(&mut e.body_calls),
+        fault,
+        trace,
+        steps: e.steps,
+    })
+}
+
+/// Makes the calls in a placed world and checks them as a run on hardware is checked.
+pub fn run_world(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<EmuReport, EmuError> {
+    let Calls {
+        calls,
+        observations,
+        body_calls,
+        fault,
+        trace,
+        steps,
+    } = make_calls(s, w, opts)?;
+    let e = &w.engine;
+    let (func, data) = (w.place.func, e.maps.first().map_or(0, |m| m.0));
     let programs: Vec<ProgCounters> = e
         .progs
         .iter()
@@ -408,7 +464,7 @@ pub fn run_world(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Emu
         func,
         data,
         calls: &calls,
-        observations: &e.observations,
+        observations: &observations,
         bss: &bss,
         programs: &programs,
         tramp_calls: e.tramp_calls,
@@ -421,10 +477,6 @@ pub fn run_world(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Emu
         }
         _ => {}
     }
-    let trace = initial.map(|initial| Trace {
-        events: e.events.take().unwrap_or_default(),
-        initial,
-    });
     Ok(EmuReport {
         profile: w.report.profile.name.clone(),
         function: w.report.function.prototype(),
@@ -432,8 +484,8 @@ pub fn run_world(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Emu
         tramp_addr: w.place.image,
         tramp_len: w.encoded.as_ref().map_or(0, |x| x.bytes.len()),
         calls,
-        observations: std::mem::take(&mut e.observations),
-        body_calls: std::mem::take(&mut e.body_calls),
+        observations,
+        body_calls,
         data: ev.data,
         counters: ev.counters,
         tramp_calls: e.tramp_calls,
@@ -443,7 +495,7 @@ pub fn run_world(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Emu
         layout: e.layout.clone(),
         programs: e.progs.iter().map(|p| p.name.clone()).collect(),
         trace,
-        steps: e.steps,
+        steps,
     })
 }
 

@@ -19,7 +19,6 @@ pub use step::StepFault;
 
 use iced_x86::{Decoder, DecoderOptions, Instruction};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Intel-syntax text of one instruction, as the listings print it.
 pub(crate) fn render_intel(ins: &Instruction) -> String {
@@ -105,14 +104,14 @@ impl Executed {
     }
 }
 
-/// The machine: registers, memory and the instructions decoded so far.
+/// The machine: registers and memory. Each step decodes the bytes at rip afresh (iced-x86
+/// decodes an instruction in tens of nanoseconds), so code written at run time is seen at once.
 #[derive(Clone, Debug, Default)]
 pub struct Machine {
     /// Registers, flags, rip.
     pub cpu: Cpu,
     /// Memory.
     pub mem: Space,
-    decoded: HashMap<u64, Instruction>,
 }
 
 impl Machine {
@@ -124,7 +123,6 @@ impl Machine {
                 ..Cpu::default()
             },
             mem,
-            decoded: HashMap::new(),
         }
     }
 
@@ -146,11 +144,8 @@ impl Machine {
         }
     }
 
-    /// The instruction at `addr`, decoded once and kept.
-    pub fn instruction(&mut self, addr: u64) -> Result<Instruction, ExecError> {
-        if let Some(i) = self.decoded.get(&addr) {
-            return Ok(*i);
-        }
+    /// The instruction at `addr`.
+    pub fn instruction(&self, addr: u64) -> Result<Instruction, ExecError> {
         let Some(bytes) = self.mem.fetch(addr) else {
             return Err(self.error(addr, ExecErrorKind::NotExecutable));
         };
@@ -160,7 +155,6 @@ impl Machine {
             let bytes = bytes.to_vec();
             return Err(self.error(addr, ExecErrorKind::Undecodable { bytes }));
         }
-        self.decoded.insert(addr, ins);
         Ok(ins)
     }
 
@@ -175,10 +169,5 @@ impl Machine {
             after: self.cpu,
             writes: self.mem.take_log(),
         })
-    }
-
-    /// Forgets decoded instructions (after code was written).
-    pub fn flush_decoded(&mut self) {
-        self.decoded.clear();
     }
 }

@@ -2,11 +2,14 @@
 //! side by side, and the trampoline's link table.
 
 use super::error::scenario_error;
-use super::{load_scenario, CmdError, CmdResult};
+use super::{load_scenario, CmdResult};
 use fsession_core::asm::{format_instr, Syntax};
 use fsession_core::isa::{decode_program_internal, Insn};
 use fsession_core::kernel::link::{flags, ListEntry};
-use fsession_core::scenario::{check, CheckReport, ProgramReport};
+use fsession_core::scenario::{CheckReport, ProgramReport};
+use fsession_core::show::{self, ShowReport};
+use fsession_core::tramp::build::Placement;
+use fsession_core::tramp::listing::AsmSyntax;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,12 +30,6 @@ pub struct Args {
     /// Print the whole report as JSON.
     #[arg(long)]
     json: bool,
-}
-
-/// Loads and checks a scenario file.
-pub fn load_and_check(path: &std::path::Path, profile_override: Option<&str>) -> Result<CheckReport, CmdError> {
-    let (scenario, text, profile) = load_scenario(path, profile_override)?;
-    check(&scenario, &text, &profile).map_err(scenario_error(path))
 }
 
 fn hex(i: &Insn) -> String {
@@ -155,7 +152,8 @@ fn entry_name(e: &ListEntry) -> String {
     s
 }
 
-fn print_report(r: &CheckReport, syntax: Syntax, bytes: bool) {
+fn print_report(shown: &ShowReport, syntax: Syntax, bytes: bool) {
+    let r = &shown.check;
     if !r.description.is_empty() {
         println!("{}", r.description);
     }
@@ -205,26 +203,43 @@ fn print_report(r: &CheckReport, syntax: Syntax, bytes: bool) {
             flags::names(t.flags)
         );
     }
+    print!("{}", show::execution_text(shown));
     println!();
-    if r.problems.is_empty() {
+    if shown.problems.is_empty() {
         println!("result: ok (every error was expected)");
     } else {
-        println!("result: {} problem(s)", r.problems.len());
-        for p in &r.problems {
+        println!("result: {} problem(s)", shown.problems.len());
+        for p in &shown.problems {
             println!("  - {p}");
         }
     }
 }
 
+/// `check --json`: the check report with the contract from execution beside it.
+#[derive(serde::Serialize)]
+struct CheckJson<'a> {
+    #[serde(flatten)]
+    check: &'a CheckReport,
+    execution: &'a Option<Result<fsession_core::emu::verdict::ExecContract, fsession_core::emu::run::EmuError>>,
+    result: &'a [fsession_core::scenario::Problem],
+}
+
 /// Runs `check`.
 pub fn run(a: Args) -> CmdResult {
-    let report = load_and_check(&a.scenario, a.profile.as_deref())?;
+    let (scenario, text, profile) = load_scenario(&a.scenario, a.profile.as_deref())?;
+    let shown = show::show(&scenario, &text, &profile, &Placement::default(), AsmSyntax::Intel)
+        .map_err(scenario_error(&a.scenario))?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let j = CheckJson {
+            check: &shown.check,
+            execution: &shown.execution,
+            result: &shown.problems,
+        };
+        println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
-        print_report(&report, a.syntax, a.bytes);
+        print_report(&shown, a.syntax, a.bytes);
     }
-    Ok(if report.ok() {
+    Ok(if shown.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -29,6 +29,8 @@ enum Command {
     Exec(cmd::asm::ExecArgs),
     /// Check a scenario: verifier verdicts, programs before and after fixups, the link table.
     Check(cmd::check::Args),
+    /// Run the x86-64 executor's known-answer rows in the executor and on this CPU.
+    Kat(cmd::kat::Args),
     /// Check the model against captures of real kernels (trampolines, xlated programs).
     Oracle(cmd::oracle::Args),
     /// List, show and diff kernel profiles.
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Exec(a) => cmd::asm::exec(a),
         Command::Check(a) => cmd::check::run(a),
         Command::Oracle(a) => cmd::oracle::run(a),
+        Command::Kat(a) => cmd::kat::run(a),
         Command::Profiles(a) => cmd::profiles::run(a),
         Command::Show(a) => cmd::show::run(a),
         Command::Run(a) => cmd::run::run(a),

@@ -354,6 +354,18 @@ impl Exec<'_> {
                 self.write(0, r)?;
             }
             M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror => self.shift()?,
+            M::Shlx | M::Shrx | M::Sarx => {
+                // BMI2: no flags; the count is masked to the operand width.
+                let s = self.size(0);
+                let count = (self.read(2)? & if s == 8 { 0x3f } else { 0x1f }) as u32;
+                let v = self.read(1)? & mask(s);
+                let r = match ins.mnemonic() {
+                    M::Shlx => v << count,
+                    M::Shrx => v >> count,
+                    _ => (sext(v, s) >> count) as u64,
+                } & mask(s);
+                self.write(0, r)?;
+            }
             M::Imul | M::Mul => self.multiply()?,
             M::Div | M::Idiv => self.divide()?,
             M::Cqo => {

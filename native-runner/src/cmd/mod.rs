@@ -4,6 +4,7 @@ pub mod asm;
 pub mod check;
 pub mod conformance;
 pub mod error;
+pub mod kat;
 pub mod oracle;
 pub mod plugin;
 pub mod profiles;

@@ -318,7 +318,33 @@ fn run_and_validate_on_hardware() {
     let o = bin().arg("validate").arg(&sc).output().unwrap();
     let out = stdout(&o);
     assert!(o.status.success(), "{out}");
-    assert!(out.ends_with(&format!("{n} passed, 0 failed\n")), "{out}");
+    assert!(
+        out.ends_with(&format!(
+            "{n} passed, 0 failed on this CPU and in the executor, observations compared\n"
+        )),
+        "{out}"
+    );
+    for (engine, tail) in [("emu", "in the executor"), ("hw", "on this CPU")] {
+        let o = bin().args(["validate", "--engine", engine]).arg(&sc).output().unwrap();
+        assert!(o.status.success(), "{}", stdout(&o));
+        assert!(
+            stdout(&o).ends_with(&format!("{n} passed, 0 failed {tail}\n")),
+            "{}",
+            stdout(&o)
+        );
+    }
+    // Random scenarios: both engines, observations compared.
+    let o = bin()
+        .args(["validate", "--random", "20", "--seed", "7"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).ends_with(
+            "20 passed, 0 failed on this CPU and in the executor, observations compared (20 random, seeds 7..27)\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
     // The review bug on hardware: the cookie scenario fails under fsession-v9-patch05 with the
     // explanation, and passes under fsession-v9 and linux-7.0.
     let cookie = sc.join("fsession_cookie.toml");
@@ -343,7 +369,17 @@ fn run_and_validate_on_hardware() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).ends_with("0 passed, 1 failed\n"));
+    let out = stdout(&o);
+    assert!(
+        out.ends_with("0 passed, 1 failed on this CPU and in the executor, observations compared\n"),
+        "{out}"
+    );
+    // The executor finds the same violation as the CPU, and both engines agree on what it did.
+    assert!(
+        out.contains("    - executor: call 0: returned 0xccccddde, expected 0x2\n"),
+        "{out}"
+    );
+    assert!(!out.contains("executor vs hardware"), "{out}");
     // What each program saw, from the run of the basic selftest (reference §5.3 values).
     let o = bin().arg("run").arg(sc.join("fsession_basic.toml")).output().unwrap();
     let out = stdout(&o);

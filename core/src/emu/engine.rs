@@ -111,6 +111,9 @@ pub(crate) const STEP_BUDGET: u64 = 2_000_000;
 /// The value the caller-saved registers hold after a modelled C function returns: the models
 /// clobber what the ABI lets a callee clobber, so code that relied on them would show it.
 pub const CLOBBERED: u64 = 0xdead_c0de_dead_c0de;
+/// What the kernel stack holds before each call (`0xcc` bytes): memory the trampoline has not
+/// written yet reads as this, where hardware would read whatever its stack held.
+pub const UNINITIALIZED: u64 = 0xcccc_cccc_cccc_cccc;
 const CALLER_SAVED: [Gpr; 8] = [Gpr(1), Gpr(2), Gpr(6), Gpr(7), Gpr(8), Gpr(9), Gpr(10), Gpr(11)];
 
 /// The executor and everything the executed code calls.

@@ -2,9 +2,11 @@
 //! them, executed by [`crate::x86exec`] with the kernel functions they call as behaviour models
 //! and the programs run by the interpreter on the executor's own memory.
 
+pub mod diff;
 pub mod engine;
 pub mod expect;
 pub mod helpers;
+pub mod random;
 pub mod report;
 pub mod run;
 pub mod trace;

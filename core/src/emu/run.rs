@@ -173,6 +173,11 @@ pub struct EmuReport {
     pub trace: Option<Trace>,
     /// Steps executed (x86 instructions and behaviours).
     pub steps: u64,
+    /// The first map's address and length.
+    pub data_area: (u64, u64),
+    /// The trampoline executed (`None` untraced).
+    #[serde(skip)]
+    pub encoded: Option<Encoded>,
 }
 
 impl EmuReport {
@@ -411,6 +416,7 @@ pub fn make_calls(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Ca
     let mut fault = None;
     for (c, words) in call_words_list.into_iter().enumerate() {
         e.call = c;
+        fill_stack(e);
         match e.call_function(func, &words, STACK_BASE + STACK_SIZE) {
             Ok(ret) => calls.push(CallResult { words, ret }),
             Err(err) => {
@@ -496,7 +502,26 @@ pub fn run_world(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Emu
         programs: e.progs.iter().map(|p| p.name.clone()).collect(),
         trace,
         steps,
+        data_area: e.maps.first().copied().unwrap_or((0, 0)),
+        encoded: w.encoded.clone(),
     })
+}
+
+/// Fills the kernel stack with [`super::engine::UNINITIALIZED`] before a call (logged, so a
+/// trace steps over it like any store).
+fn fill_stack(e: &mut Engine) {
+    for k in 0..STACK_SIZE / 8 {
+        let _ = e.m.mem.write(STACK_BASE + 8 * k, 8, super::engine::UNINITIALIZED);
+    }
+    let writes = e.m.mem.take_log();
+    if let Some(ev) = &mut e.events {
+        ev.push(super::trace::Event {
+            kind: super::trace::EventKind::StackFilled,
+            before: e.m.cpu,
+            after: e.m.cpu,
+            writes,
+        });
+    }
 }
 
 /// The fault is the traced body's own (a scenario's `body = "fault"`).

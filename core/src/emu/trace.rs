@@ -22,6 +22,8 @@ pub enum EventKind {
         /// Its address.
         addr: u64,
     },
+    /// The kernel stack is filled with the uninitialized pattern before a call.
+    StackFilled,
     /// `bpf_func` of a program is entered.
     ProgramStart {
         /// The program.

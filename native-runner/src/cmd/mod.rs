@@ -3,6 +3,7 @@
 pub mod asm;
 pub mod check;
 pub mod conformance;
+pub mod emu_side;
 pub mod error;
 pub mod kat;
 pub mod oracle;

@@ -1,8 +1,10 @@
 //! `fsession-lab run SCENARIO` and `fsession-lab validate [PATH...]`: execute scenarios on this
 //! machine, each in a child process, and check them against their expectations and the model.
 
+use super::emu_side::{self, Engine};
 use super::run_args::{RunArgs, ValidateArgs};
 use super::{load_scenario, CmdError, CmdResult};
+use fsession_core::emu::diff::Side;
 use fsession_core::scenario::{Scenario, ScenarioError};
 use fsession_runner::native::exec::ExecReport;
 use fsession_runner::native::protocol::{ChildStderr, Fault};
@@ -89,6 +91,18 @@ pub enum Failure {
     /// What the run found.
     #[error("{0}")]
     Run(RunProblem),
+    /// What the run in the executor found.
+    #[error("executor: {0}")]
+    Executor(RunProblem),
+    /// The executor could not run the scenario.
+    #[error("executor: {message}")]
+    ExecutorFailed {
+        /// Its error.
+        message: String,
+    },
+    /// The executor and the CPU disagree.
+    #[error("executor vs hardware: {0}")]
+    Differs(fsession_core::emu::diff::Difference),
 }
 
 /// `__exec`: the child side.
@@ -315,9 +329,62 @@ pub fn run(a: RunArgs) -> CmdResult {
     Ok(if o.passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// The hardware run's side of the comparison (`None` when it left no report).
+fn hw_side<'a>(r: &'a ExecReport, data_len: u64) -> Side<'a> {
+    Side {
+        func: r.func_addr,
+        data: r.data_addr,
+        data_len,
+        calls: &r.calls,
+        observations: &r.observations,
+        map_words: &r.data,
+        counters: &r.counters,
+        tramp_calls: r.tramp_calls,
+        faulted: false,
+    }
+}
+
+/// One scenario with the chosen engines; both: their observations compared.
+fn validate_one(path: &Path, a: &ValidateArgs, engine: Engine) -> Outcome {
+    let profile = a.flags.profile.as_deref();
+    let mut o = run_one(path, profile, a.flags.via_wasm);
+    if engine == Engine::Hw {
+        return o;
+    }
+    let emu = match emu_side::run_file(path, profile) {
+        Ok(r) => r,
+        Err(e) => {
+            o.problems.push(Failure::ExecutorFailed { message: e.to_string() });
+            o.passed = false;
+            return o;
+        }
+    };
+    o.problems.extend(emu.problems.iter().cloned().map(Failure::Executor));
+    if engine == Engine::Both {
+        let executor = emu_side::side(&emu);
+        match (&o.report, &o.fault) {
+            (Some(r), _) => {
+                let hardware = hw_side(r, emu.data_area.1);
+                let d = fsession_core::emu::diff::compare(&hardware, &executor, emu.encoded.as_ref());
+                o.problems.extend(d.into_iter().map(Failure::Differs));
+            }
+            (None, Some(_)) if !executor.faulted => {
+                o.problems
+                    .push(Failure::Differs(fsession_core::emu::diff::Difference::Fault {
+                        hardware: true,
+                    }))
+            }
+            _ => {}
+        }
+    }
+    o.passed = o.problems.is_empty();
+    o
+}
+
 /// `validate`.
 pub fn validate(a: ValidateArgs) -> CmdResult {
-    let paths = if a.paths.is_empty() {
+    let engine = a.engine.unwrap_or_else(Engine::default_here);
+    let paths = if a.paths.is_empty() && a.random == 0 {
         let cands = [
             PathBuf::from("examples/scenarios"),
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/scenarios"),
@@ -327,24 +394,27 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
             .find(|p| p.is_dir())
             .ok_or(CmdError::NothingFound("no examples/scenarios directory; pass PATH"))?]
     } else {
-        a.paths
+        a.paths.clone()
     };
-    let mut files = vec![];
-    for p in paths {
-        if p.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(&p)
-                .map_err(|source| CmdError::Read {
-                    path: p.clone(),
-                    source,
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "toml"))
-                .collect();
-            v.sort();
-            files.extend(v);
-        } else {
-            files.push(p);
+    let mut files = emu_side::scenario_files(paths)?;
+    let random_dir = if a.random > 0 {
+        let (dir, fs) = emu_side::write_random(a.random, a.seed)?;
+        files.extend(fs);
+        Some(dir)
+    } else {
+        None
+    };
+    if engine == Engine::Emu {
+        let (passed, failed) = emu_side::validate_in_executor(&files, a.flags.profile.as_deref());
+        if let Some(d) = &random_dir {
+            let _ = std::fs::remove_dir_all(d);
         }
+        println!("{passed} passed, {failed} failed in the executor");
+        return Ok(if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     let tmp = if a.flags.via_wasm { Some(prepare_wasm()?) } else { None };
     let tty = std::io::stderr().is_terminal();
@@ -354,8 +424,10 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
             eprint!("\r[{}/{}] {:<60}", i + 1, files.len(), f.display());
             let _ = std::io::stderr().flush();
         }
-        let o = run_one(f, a.flags.profile.as_deref(), a.flags.via_wasm);
-        if !a.flags.json {
+        let o = validate_one(f, &a, engine);
+        if !a.flags.json
+            && (!o.passed || random_dir.is_none() || !f.starts_with(random_dir.as_deref().unwrap_or(Path::new(""))))
+        {
             if tty {
                 eprint!("\r{:<80}\r", "");
             }
@@ -375,15 +447,37 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
         }
         outcomes.push(o);
     }
+    if tty {
+        eprint!("\r{:<80}\r", "");
+    }
     if let Some(t) = tmp {
         let _ = std::fs::remove_file(t);
+    }
+    // Failing random scenarios stay on disk to be rerun; passing ones are removed.
+    if let Some(d) = &random_dir {
+        for (f, o) in files.iter().zip(&outcomes) {
+            if o.passed && f.starts_with(d) {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+        let _ = std::fs::remove_dir(d);
     }
     let passed = outcomes.iter().filter(|o| o.passed).count();
     let failed = outcomes.len() - passed;
     if a.flags.json {
         println!("{}", serde_json::to_string_pretty(&outcomes)?);
     } else {
-        println!("{passed} passed, {failed} failed");
+        let what = if engine == Engine::Hw {
+            "on this CPU"
+        } else {
+            "on this CPU and in the executor, observations compared"
+        };
+        let random = if a.random > 0 {
+            format!(" ({} random, seeds {}..{})", a.random, a.seed, a.seed + a.random)
+        } else {
+            String::new()
+        };
+        println!("{passed} passed, {failed} failed {what}{random}");
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS

@@ -28,8 +28,18 @@ pub struct RunArgs {
 /// Arguments of `validate`.
 #[derive(clap::Args)]
 pub struct ValidateArgs {
-    /// Scenario files or directories (default: examples/scenarios).
+    /// Scenario files or directories (default: examples/scenarios, unless --random is given).
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub flags: RunFlags,
+    /// Which engines run each scenario: hw (this CPU), emu (the executor in fsession-core) or
+    /// both, with their observations compared (default: both on x86-64, emu elsewhere).
+    #[arg(long, value_enum)]
+    pub engine: Option<super::emu_side::Engine>,
+    /// Also run this many seeded random scenarios.
+    #[arg(long, default_value_t = 0)]
+    pub random: u64,
+    /// The first random scenario's seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }

@@ -17,9 +17,27 @@ pub fn run(_: RunArgs) -> CmdResult {
     needs_x86_64("run")
 }
 
-/// `validate`.
-pub fn validate(_: ValidateArgs) -> CmdResult {
-    needs_x86_64("validate")
+/// `validate`: in the executor (the default here); hw and both need x86-64.
+pub fn validate(a: ValidateArgs) -> CmdResult {
+    use super::emu_side::{self, Engine};
+    if a.engine.unwrap_or_else(Engine::default_here) != Engine::Emu {
+        return needs_x86_64("validate --engine hw|both");
+    }
+    let mut paths = a.paths.clone();
+    if paths.is_empty() && a.random == 0 {
+        paths.push(std::path::PathBuf::from("examples/scenarios"));
+    }
+    let mut files = emu_side::scenario_files(paths)?;
+    if a.random > 0 {
+        files.extend(emu_side::write_random(a.random, a.seed)?.1);
+    }
+    let (passed, failed) = emu_side::validate_in_executor(&files, a.flags.profile.as_deref());
+    println!("{passed} passed, {failed} failed in the executor");
+    Ok(if failed == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
 }
 
 /// `__exec`.

@@ -644,6 +644,7 @@ pub fn run(s: &Scenario, world: &World) -> Result<ExecReport, ExecError> {
         function: world.report.function.prototype(),
         func_addr: world.stub,
         tramp_addr: world.region.addr() + OFF_TRAMP as u64,
+        data_addr: data_base,
         tramp_len: world.encoded.as_ref().map(|e| e.bytes.len()).unwrap_or(0),
         calls,
         observations: rt.observations,

@@ -20,6 +20,9 @@ pub struct ExecReport {
     pub func_addr: u64,
     /// Where the trampoline is.
     pub tramp_addr: u64,
+    /// Where the first map's value area is (what `data` means in the scenario).
+    #[serde(default)]
+    pub data_addr: u64,
     /// Trampoline size in bytes (0 if the function is not traced).
     pub tramp_len: usize,
     /// The calls.

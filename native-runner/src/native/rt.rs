@@ -275,6 +275,16 @@ struct Recorded {
     args: Vec<u64>,
     retval: Option<u64>,
     in_frame: bool,
+    rbp: u64,
+    low: u64,
+    frame_before: Vec<u64>,
+}
+
+/// The frame's words from `low` up to rbp.
+fn frame_words(low: u64, rbp: u64) -> Vec<u64> {
+    (0..rbp.saturating_sub(low) / 8)
+        .map(|k| read_u64(low + 8 * k))
+        .collect()
 }
 
 /// The interpreted program's `bpf_func(ctx, insnsi)`.
@@ -304,7 +314,11 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
             let cookie_before = cookie_ptr.filter(|_| in_frame).map(read_u64);
             let args = (0..f.nr_regs).map(|k| read_u64(ctx + 8 * k as u64)).collect();
             let retval = f.has_retval.then(|| read_u64(rbp - 8));
+            let frame_before = frame_words(low, rbp);
             Recorded {
+                rbp,
+                low,
+                frame_before,
                 func_meta,
                 decoded,
                 cookie_ptr,
@@ -359,6 +373,9 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
             args,
             retval,
             in_frame,
+            rbp,
+            low,
+            frame_before,
         }) = b.record
         {
             let cookie_after = cookie_ptr.filter(|_| in_frame).map(read_u64);
@@ -374,9 +391,9 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
                 args,
                 retval,
                 r0,
-                rbp: 0,
-                frame_before: vec![],
-                frame_after: vec![],
+                rbp,
+                frame_before,
+                frame_after: frame_words(low, rbp),
                 seen: None,
             });
         }

@@ -73,6 +73,11 @@ test("default scenario: listing, layout, contract", async () => {
   const layout = await page.innerText("#layout");
   for (const slot of ["cookie0", "cookie2", "func_meta", "arg0", "retval", "run_ctx"]) assert.match(layout, new RegExp(slot));
   assert.match(await page.innerText("#contract"), /holds for every program and pass/);
+  // The verdict from running the bytes: each cookie write lands in the program's cookie slot.
+  const exec = await page.innerText("#exec-contract");
+  assert.match(exec, /from execution \(linux-7\.0\): holds for every program and pass/);
+  await page.click("#exec-contract summary");
+  assert.match(await page.innerText("#exec-contract .runs"), /call 0 test7 \(entry\): ctx\[-1\] = 0x201; bpf_session_cookie\(\) → cookie2 \(rbp-32\), bpf_session_is_return\(\) = 0x0, \*cookie = 0xaaaabbbbccccdddd → cookie2 \(rbp-32\)/);
   assert.match(await page.innerText("#sees"), /0x401/);
   await page.screenshot({ path: path.join(artifacts, "default.png"), fullPage: true });
   fs.writeFileSync(path.join(artifacts, "timing.json"), JSON.stringify({ loadToFirstRenderMs: loadMs }));
@@ -168,6 +173,11 @@ test("fsession-v9-patch05 shows the contract error; the link carries the state",
   await page.selectOption("#profile", "fsession-v9-patch05");
   await page.waitForFunction(() => document.querySelector("#contract")?.innerText.includes("VIOLATED"));
   assert.match(await page.innerText("#contract"), /bpf_session_cookie\(\) returns ctx\[-0\] \(rbp-16, arg0\)/);
+  // From execution: the cookie write lands in argument 0, and the traced function gets it.
+  const exec = await page.innerText("#exec-contract");
+  assert.match(exec, /from execution \(fsession-v9-patch05\): VIOLATED/);
+  assert.match(exec, /test7 \(fsession, entry\): the cookie write of 0xaaaabbbbccccdddd landed in arg0 \(rbp-16\)/);
+  assert.match(exec, /the traced function received argument word 0 = 0xaaaabbbbccccdddd, the caller passed 0x1; it returned 0xffffffffccccddde/);
   await page.screenshot({ path: path.join(artifacts, "patch05.png"), fullPage: true });
   assert.match(await stateUrl(page), /#v2\./);
   const again = await reopen(page);

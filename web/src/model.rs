@@ -222,15 +222,13 @@ pub fn compute(state: &State) -> View {
         Syntax::Kernel
     };
     let syntax = if state.att { AsmSyntax::Att } else { AsmSyntax::Intel };
-    // The contract from execution is not linked into the playground yet: with the executor the
-    // wasm is over its 600 KB budget (BENCHMARKS.md); the page shows the bookkeeping verdict.
     let report = match show_with(
         &scenario,
         &state.scenario,
         &profile,
         &Placement::default(),
         syntax,
-        None,
+        Some(fsession_core::show::execute_verdict),
     ) {
         Ok(r) => r,
         Err(e) => return empty(at_line(e), pname),

@@ -71,6 +71,7 @@ pub fn show(
 /// execute does not link the executor).
 pub type ExecuteFn = fn(&Scenario, &CheckReport, &Encoded, &Placement) -> Result<ExecContract, EmuError>;
 
+/// The contract from execution of a scenario, as [`show`] checks it (an [`ExecuteFn`]).
 pub fn execute_verdict(s: &Scenario, r: &CheckReport, e: &Encoded, p: &Placement) -> Result<ExecContract, EmuError> {
     verdict::execute(s, r, e, p).map(|(v, _)| v)
 }

@@ -187,6 +187,47 @@ test("fsession-v9-patch05 shows the contract error; the link carries the state",
   await page.close();
 });
 
+/** Runs the call, goes to test7's first program call and steps to its cookie write; returns the
+ * frame row written and the value the slot held one step earlier. */
+async function stepToTest7CookieWrite(page) {
+  await page.click("#run-start");
+  await page.waitForSelector("#run-step");
+  await page.focus("#run");
+  for (let i = 0; i < 40 && !(await page.innerText("#run-next")).includes("test7: bpf_func entered"); i++) await page.keyboard.press("]");
+  assert.match(await page.innerText("#run-next"), /test7: bpf_func entered/);
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press(".");
+    const row = await page.$("#run .frame tr.now");
+    if (row && (await row.innerText()).includes("0xaaaabbbbccccdddd")) {
+      const slot = await row.getAttribute("data-slot");
+      await page.keyboard.press(",");
+      const before = await page.innerText(`#run .frame tr[data-slot="${slot}"]`);
+      await page.keyboard.press(".");
+      return { slot, before };
+    }
+  }
+  assert.fail("test7 never wrote its cookie");
+}
+
+test("Run view: test7's cookie write lands in arg0 under patch05, in its cookie slot under linux-7.0; back restores", async () => {
+  const page = await open();
+  assert.match(await page.innerText("#run"), /keys: \. step, , back, \] next program call/);
+  const ok = await stepToTest7CookieWrite(page);
+  assert.match(ok.slot, /^cookie\d$/, "linux-7.0: the cookie slot");
+  assert.match(ok.before, /0x0\b/, "the trampoline zeroed it");
+  assert.match(await page.innerText("#run .meta"), /ctx\[-1\] = 0x201: nr_args 1, cookie index 2, is_return 0/);
+  await page.selectOption("#profile", "fsession-v9-patch05");
+  await page.waitForFunction(() => document.querySelector("#exec-contract")?.innerText.includes("VIOLATED"));
+  const bad = await stepToTest7CookieWrite(page);
+  assert.equal(bad.slot, "arg0", "patch05: the cookie write overwrites argument 0");
+  assert.match(bad.before, /0x1111222233334444/, "back: arg0 holds test8's cookie again");
+  await page.screenshot({ path: path.join(artifacts, "run-patch05.png"), fullPage: true });
+  // To the end: the traced function got the clobbered argument.
+  await page.keyboard.press("$");
+  assert.match(await page.innerText("#run-next"), /the call returned 0xffffffffccccddde/);
+  await page.close();
+});
+
 test("compare: fsession-v9 against patch 05, differences marked in ctx[-1], slots and bytes", async () => {
   const page = await open();
   await page.selectOption("#profile", "fsession-v9");

@@ -14,6 +14,7 @@ pub const EMBED_VIEWS: &[(&str, &str)] = &[
     ("frame", "Stack frame"),
     ("sees", "ctx[-1]"),
     ("links", "Links"),
+    ("run", "Run"),
 ];
 
 /// Properties of the docs widget.
@@ -50,6 +51,7 @@ pub fn embed(p: &EmbedProps) -> Html {
         "frame" => layout(&view, &selected_slots, None),
         "sees" => sees(&view, false),
         "links" => links(&view),
+        "run" => html! { <crate::run::Run view={view.clone()} line_offset={None::<u64>}/> },
         _ => listing(
             &view,
             ListingStyle {

@@ -3,11 +3,13 @@
 
 pub mod app;
 pub mod compare;
+pub mod deflate;
 pub mod edit;
 pub mod embed;
 pub mod explain;
 pub mod memo;
 pub mod model;
+pub mod run;
 pub mod state;
 mod views;
 pub mod virt;

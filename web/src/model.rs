@@ -76,6 +76,8 @@ pub struct View {
     pub profile: String,
     /// Flags of the trampoline.
     pub flags: String,
+    /// The scenario as run (after the page's overrides), for the Run view.
+    pub scenario: Option<std::rc::Rc<Scenario>>,
 }
 
 fn lines(insns: &[Insn], syntax: Syntax) -> Vec<(usize, String)> {
@@ -198,6 +200,7 @@ pub fn compute(state: &State) -> View {
         programs: vec![],
         profile,
         flags: String::new(),
+        scenario: None,
     };
     let at_line = |e: fsession_core::scenario::ScenarioError| InputError {
         line: e.line,
@@ -239,6 +242,7 @@ pub fn compute(state: &State) -> View {
         flags: flags::names(report.check.trampoline.flags),
         report: Some(report),
         profile: pname,
+        scenario: Some(std::rc::Rc::new(scenario)),
     }
 }
 

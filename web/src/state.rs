@@ -177,10 +177,7 @@ impl State {
     /// The URL fragment (without `#`), in the newest version (v2).
     pub fn to_fragment(&self) -> String {
         let json = serde_json::to_string(self).unwrap_or_default();
-        format!(
-            "v2.{}",
-            b64_encode(&miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9))
-        )
+        format!("v2.{}", b64_encode(&crate::deflate::compress(json.as_bytes())))
     }
 
     /// The fragment in version 1 (uncompressed JSON), for tools that want to read the state
@@ -207,8 +204,7 @@ impl State {
             Some(("v2", data)) => {
                 let packed = b64_decode(data)?;
                 // A link is at most a few hundred KB of text; refuse to inflate past 4 MiB.
-                let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, 4 << 20)
-                    .map_err(|e| LinkError::Inflate(format!("{:?}", e.status)))?;
+                let bytes = crate::deflate::inflate(&packed, 4 << 20).map_err(|e| LinkError::Inflate(e.to_string()))?;
                 json(bytes)
             }
             Some((v, _)) => Err(LinkError::UnknownVersion(v.to_string())),

@@ -9,5 +9,6 @@ pub mod helpers;
 pub mod random;
 pub mod report;
 pub mod run;
+pub mod stepper;
 pub mod trace;
 pub mod verdict;

@@ -125,12 +125,14 @@ pub fn call_words(s: &Scenario, call: usize, func: u64, data: u64) -> Result<Vec
 }
 
 /// Options of a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EmuOptions {
     /// Record the trace.
     pub trace: bool,
     /// Without `[[call]]`s in the scenario, make one call with every argument 0.
     pub default_call: bool,
+    /// Make only this call, with these argument words (instead of the scenario's calls).
+    pub only: Option<Vec<u64>>,
 }
 
 /// What a run in the executor produced.
@@ -392,7 +394,7 @@ pub fn make_calls(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Ca
     let func = w.place.func;
     let want = w.report.function.nr_regs();
     let mut call_words_list = vec![];
-    for c in 0..s.calls.len() {
+    for c in (0..s.calls.len()).filter(|_| opts.only.is_none()) {
         let words = call_words(s, c, func, data)?;
         if words.len() != want {
             return Err(EmuError::ArgumentWords {
@@ -403,6 +405,17 @@ pub fn make_calls(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Ca
             });
         }
         call_words_list.push(words);
+    }
+    if let Some(words) = &opts.only {
+        if words.len() != want {
+            return Err(EmuError::ArgumentWords {
+                call: 0,
+                given: words.len(),
+                prototype: w.report.function.prototype(),
+                want,
+            });
+        }
+        call_words_list.push(words.clone());
     }
     if call_words_list.is_empty() && opts.default_call {
         call_words_list.push(vec![0; want]);

@@ -229,8 +229,8 @@ pub fn execute(
 ) -> Result<(ExecContract, Calls), EmuError> {
     let mut w = place_world(s, report.clone(), Some(enc.clone()), place.clone())?;
     let opts = EmuOptions {
-        trace: false,
         default_call: true,
+        ..EmuOptions::default()
     };
     let run = make_calls(s, &mut w, opts)?;
     Ok((judge(&run, enc, place.func), run))

@@ -39,6 +39,11 @@ async function round(server) {
   await page.waitForFunction(() => /38\/38 slots/.test(document.querySelector("#links")?.innerText ?? ""));
   out.attach38 = await timeEdit(page, { ...EDITS.attach38, runs: edits });
   out.typing38 = await timeEdit(page, { ...EDITS.typing38, runs: edits });
+  // The 38-link run in the executor alone, in the page's wasm (builds without it give -1).
+  out.exec38 = await page.evaluate(async () => {
+    const m = await import("./web.js");
+    return m.execution_ms ? m.execution_ms(location.hash, 50) : -1;
+  });
   await page.close();
   return out;
 }
@@ -56,6 +61,7 @@ for (let i = 0; i < dists.length; i++) {
   for (const [k, label] of [["attach", "default, attach type retyped"], ["typing", "default, typing in a program"], ["attach38", "38 links, attach type retyped"], ["typing38", "38 links, typing in a program"]]) {
     console.log(`  ${label.padEnd(32)} busy ${fmt(rs.map((x) => x[k].busy))}   toFrame ${fmt(rs.map((x) => x[k].toFrame))}`);
   }
+  if (rs.every((x) => x.exec38 > 0)) console.log(`  38 links, one call in the executor ${fmt(rs.map((x) => x.exec38))}`);
 }
 await ctx.close();
 for (const s of servers) s.close();

@@ -225,6 +225,12 @@ test("Run view: test7's cookie write lands in arg0 under patch05, in its cookie 
   // To the end: the traced function got the clobbered argument.
   await page.keyboard.press("$");
   assert.match(await page.innerText("#run-next"), /the call returned 0xffffffffccccddde/);
+  // An edit that changes only what execution shows (test7's cookie value) updates the verdict.
+  const text = await page.inputValue("#scenario");
+  await page.fill("#scenario", text.replaceAll("0xaaaabbbbccccdddd", "0xaaaabbbbcccc0001"));
+  await page.waitForFunction(() => document.querySelector("#exec-contract")?.innerText.includes("cookie write of 0xaaaabbbbcccc0001 landed in arg0"));
+  await page.fill("#scenario", text);
+  await page.waitForFunction(() => document.querySelector("#exec-contract")?.innerText.includes("cookie write of 0xaaaabbbbccccdddd landed in arg0"));
   await page.close();
 });
 

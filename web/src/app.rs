@@ -5,7 +5,7 @@ use crate::memo::memoized;
 use crate::model::{compute, markdown, InputError, View};
 use crate::state::State;
 use crate::views::{
-    comparison, layout, layout_deps, links, links_deps, listing, listing_deps, programs, sees, sees_deps,
+    comparison, executed, layout, layout_deps, links, links_deps, listing, listing_deps, programs, sees, sees_deps,
     selected_slots, ListingStyle,
 };
 use crate::virt::Rows;
@@ -353,6 +353,7 @@ fn views(state: &UseReducerHandle<Shared>, view: &Rc<View>, other: Option<&View>
             } }
             { memoized((layout_deps(view), sel_slots.clone()), { let v = view.clone(); move || layout(&v, &sel_slots, Some(pick_slot.clone())) }) }
             { memoized((sees_deps(view), all), { let (v, all) = (view.clone(), all); move || sees(&v, all) }) }
+            { executed(view) }
             <crate::run::Run view={view.clone()} line_offset={selected.and_then(|i| view.report.as_ref().and_then(|r| r.listing.get(i)).map(|l| l.offset as u64))}/>
         </section>
     }

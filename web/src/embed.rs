@@ -3,7 +3,7 @@
 
 use crate::model::compute;
 use crate::state::State;
-use crate::views::{layout, links, listing, programs, sees, selected_slots, ListingStyle};
+use crate::views::{executed, layout, links, listing, programs, sees, selected_slots, ListingStyle};
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
@@ -49,7 +49,7 @@ pub fn embed(p: &EmbedProps) -> Html {
     let body = match current.as_str() {
         "programs" => programs(&view, false, *prog_selected, &prog_selected),
         "frame" => layout(&view, &selected_slots, None),
-        "sees" => sees(&view, false),
+        "sees" => html! { <>{ sees(&view, false) }{ executed(&view) }</> },
         "links" => links(&view),
         "run" => html! { <crate::run::Run view={view.clone()} line_offset={None::<u64>}/> },
         _ => listing(

@@ -97,6 +97,31 @@ pub fn pipeline_ms(fragment: &str, runs: u32) -> f64 {
     (perf.now() - t0) / f64::from(runs)
 }
 
+/// Diagnostics for the browser benchmark: the average time in milliseconds of `runs` runs of the
+/// contract from execution alone (the trampoline's bytes and the fixed-up programs in the
+/// executor, one call) for a link's state. Negative when there is nothing to run.
+#[wasm_bindgen]
+pub fn execution_ms(fragment: &str, runs: u32) -> f64 {
+    let (Ok(state), Some(perf)) = (
+        State::from_fragment(fragment),
+        web_sys::window().and_then(|w| w.performance()),
+    ) else {
+        return -1.0;
+    };
+    let v = compute(&state);
+    let (Some(s), Some(r)) = (v.scenario.as_deref(), v.report.as_ref()) else {
+        return -1.0;
+    };
+    let Ok(enc) = &r.encoded else { return -1.0 };
+    let place = fsession_core::tramp::build::Placement::default();
+    let runs = runs.max(1);
+    let t0 = perf.now();
+    for _ in 0..runs {
+        let _ = std::hint::black_box(fsession_core::show::execute_verdict(s, &r.check, enc, &place));
+    }
+    (perf.now() - t0) / f64::from(runs)
+}
+
 fn set_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {

@@ -404,18 +404,18 @@ pub(crate) fn sees(v: &Rc<View>, all: bool) -> Html {
                 <span class="note">{" (intended: the encoder's ctx[-1] words, decoded as the verifier's inlines decode them)"}</span>
                 <ul>{ for r.contract.lines.iter().flat_map(|l| l.problems.iter()).map(|p| html!{ <li>{p.to_string()}</li> }) }</ul>
             </div>
-            { executed(&v.profile, r.execution.as_ref()) }
         </div>
     }
 }
 
 /// The contract from execution: the verdict, each program run's inlined results and cookie
-/// writes, and the problems.
-fn executed(
-    profile: &str,
-    e: Option<&Result<fsession_core::emu::verdict::ExecContract, fsession_core::emu::run::EmuError>>,
-) -> Html {
-    let Some(e) = e else { return html! {} };
+/// writes, and the problems. Not memoized: it changes with every edit that changes execution,
+/// which [`sees_deps`] does not see.
+pub(crate) fn executed(v: &View) -> Html {
+    let profile = v.profile.as_str();
+    let Some(e) = v.report.as_ref().and_then(|r| r.execution.as_ref()) else {
+        return html! {};
+    };
     let v = match e {
         Ok(v) => v,
         Err(err) => {

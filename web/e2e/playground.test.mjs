@@ -220,8 +220,20 @@ test("Run view: test7's cookie write lands in arg0 under patch05, in its cookie 
   await page.waitForFunction(() => document.querySelector("#exec-contract")?.innerText.includes("VIOLATED"));
   const bad = await stepToTest7CookieWrite(page);
   assert.equal(bad.slot, "arg0", "patch05: the cookie write overwrites argument 0");
+  // The BPF instruction about to run is selected in the fixups table.
+  assert.match(await page.innerText("#program-rows tr.sel"), /r3 = \*\(u64 \*\)\(r7 \+0\)/);
+  assert.match(await page.innerText("#run-next"), /test7 insn \d+: r3 = \*\(u64 \*\)\(r7 \+0\)/);
   assert.match(bad.before, /0x1111222233334444/, "back: arg0 holds test8's cookie again");
   await page.screenshot({ path: path.join(artifacts, "run-patch05.png"), fullPage: true });
+  // Back to the start and one step: the trampoline's first line is selected in the listing.
+  await page.keyboard.press("0");
+  await page.keyboard.press(".");
+  await page.keyboard.press(".");
+  const next = await page.innerText("#run-next");
+  const m = next.match(/trampoline \+(0x[0-9a-f]+): (.*)$/);
+  assert.ok(m, next);
+  assert.match(await page.innerText("#listing tr.sel"), new RegExp(m[2].replace(/[[\]()*+.]/g, "\\$&")));
+  await page.focus("#run");
   // To the end: the traced function got the clobbered argument.
   await page.keyboard.press("$");
   assert.match(await page.innerText("#run-next"), /the call returned 0xffffffffccccddde/);

@@ -354,7 +354,7 @@ fn views(state: &UseReducerHandle<Shared>, view: &Rc<View>, other: Option<&View>
             { memoized((layout_deps(view), sel_slots.clone()), { let v = view.clone(); move || layout(&v, &sel_slots, Some(pick_slot.clone())) }) }
             { memoized((sees_deps(view), all), { let (v, all) = (view.clone(), all); move || sees(&v, all) }) }
             { executed(view) }
-            <crate::run::Run view={view.clone()} line_offset={selected.and_then(|i| view.report.as_ref().and_then(|r| r.listing.get(i)).map(|l| l.offset as u64))}/>
+            <crate::run::Run view={view.clone()} line_offset={selected.and_then(|i| view.report.as_ref().and_then(|r| r.listing.get(i)).map(|l| l.offset as u64))} listing_sel={selected.clone()} prog_sel={prog_selected.clone()}/>
         </section>
     }
 }

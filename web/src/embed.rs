@@ -51,7 +51,9 @@ pub fn embed(p: &EmbedProps) -> Html {
         "frame" => layout(&view, &selected_slots, None),
         "sees" => html! { <>{ sees(&view, false) }{ executed(&view) }</> },
         "links" => links(&view),
-        "run" => html! { <crate::run::Run view={view.clone()} line_offset={None::<u64>}/> },
+        "run" => {
+            html! { <crate::run::Run view={view.clone()} line_offset={None::<u64>} listing_sel={selected.clone()} prog_sel={prog_selected.clone()}/> }
+        }
         _ => listing(
             &view,
             ListingStyle {

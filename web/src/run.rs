@@ -12,13 +12,19 @@ use fsession_core::x86exec::{flag, Gpr};
 use std::rc::Rc;
 use yew::prelude::*;
 
-/// The Run view's properties: the view it runs, and the listing line selected there.
+/// The Run view's properties: the view it runs, the listing line selected there, and the
+/// selections of the listing and the fixups table (stepping selects the line or BPF
+/// instruction about to run in them).
 #[derive(Properties, Clone)]
 pub struct RunProps {
     /// The computed view.
     pub view: Rc<View>,
     /// The trampoline offset of the selected listing line.
     pub line_offset: Option<u64>,
+    /// The listing's selected line.
+    pub listing_sel: UseStateHandle<Option<usize>>,
+    /// The fixups table's selected row.
+    pub prog_sel: UseStateHandle<Option<usize>>,
 }
 
 impl PartialEq for RunProps {
@@ -112,6 +118,40 @@ fn next_text(v: &View, rec: &Recorded, at: &At) -> String {
     }
 }
 
+/// Selects what runs next in the listing (an x86 line of the trampoline) or in the fixups table
+/// (a BPF instruction: its row after fixups).
+fn select_current(
+    v: &View,
+    rec: &Recorded,
+    at: &At,
+    lsel: &UseStateHandle<Option<usize>>,
+    psel: &UseStateHandle<Option<usize>>,
+) {
+    match at {
+        At::Insn { offset: Some(o), .. } => {
+            let listing = v.report.as_ref().map(|r| r.listing.as_slice()).unwrap_or(&[]);
+            if let Some(i) = listing.iter().position(|l| l.offset as u64 == *o) {
+                crate::views::follow(lsel, i);
+            }
+        }
+        At::Bpf { prog, pc, .. } => {
+            let name = &rec.programs[*prog].0;
+            // The fixups table's rows: each program's heading, then its rows.
+            let mut k = 0;
+            for p in &v.programs {
+                if &p.name == name {
+                    if let Some(j) = p.rows.iter().position(|r| r.after.as_ref().is_some_and(|a| a.0 == *pc)) {
+                        psel.set(Some(k + 1 + j));
+                    }
+                    return;
+                }
+                k += 1 + p.rows.len();
+            }
+        }
+        _ => {}
+    }
+}
+
 fn registers(rec_view: &fsession_core::emu::stepper::StepView) -> Html {
     let cell = |g: Gpr| {
         let c = rec_view.changed.contains(&g);
@@ -191,6 +231,7 @@ pub fn run_view(p: &RunProps) -> Html {
     }
     let go = {
         let (rec, cursor, pos) = (rec.clone(), cursor.clone(), pos.clone());
+        let (v, lsel, psel) = (p.view.clone(), p.listing_sel.clone(), p.prog_sel.clone());
         Rc::new(move |to: usize| {
             if let (Some(r), Some(c)) = (
                 rec.as_deref().and_then(|r| r.as_ref().ok()),
@@ -198,6 +239,7 @@ pub fn run_view(p: &RunProps) -> Html {
             ) {
                 r.trace.seek(c, to);
                 pos.set(c.done);
+                select_current(&v, r, &r.view(c).next, &lsel, &psel);
             }
         })
     };

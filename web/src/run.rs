@@ -95,7 +95,7 @@ fn next_text(v: &View, rec: &Recorded, at: &At) -> String {
         At::Start => "start".into(),
         At::End => match (&rec.stopped, rec.call.1) {
             (Some(e), _) => format!("stopped {e}"),
-            (None, Some(r)) => format!("the call returned {r:#x}"),
+            (None, Some(r)) => format!("the call returned {r:#x}; {}", rec.data_words()),
             (None, None) => "end".into(),
         },
         At::StackFilled => "the kernel stack is filled with 0xcc (not yet written)".into(),

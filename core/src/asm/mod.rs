@@ -15,7 +15,7 @@ use crate::isa::{decode_program_internal, encode_program, DecodeError, Imm64Kind
 pub use cursor::AsmError;
 use cursor::Cursor;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// A text syntax. Serialised as `kernel` or `conformance`; read from any name its `FromStr`
 /// accepts.
@@ -122,7 +122,7 @@ pub fn assemble_with_lines(text: &str, syntax: Syntax) -> Result<(Vec<Insn>, Vec
 
 /// The instructions and the line each came from.
 fn assemble_instrs_at(text: &str, syntax: Syntax) -> Result<(Vec<Instr>, Vec<usize>), AsmError> {
-    let mut labels: HashMap<String, usize> = HashMap::new();
+    let mut labels: BTreeMap<String, usize> = BTreeMap::new();
     let mut pending: Vec<Pending> = Vec::new();
     let mut slot = 0usize;
     let mut first_exit: Option<usize> = None;

@@ -157,6 +157,25 @@ pub enum Goal {
 }
 
 impl Recorded {
+    /// The first map's words after the call, as `.bss = [w0, w1, ...]` (empty without maps).
+    pub fn data_words(&self) -> String {
+        let mut end = self.start();
+        self.trace.seek(&mut end, self.trace.events.len());
+        let Some(a) = end.mem.area(&crate::x86exec::AreaKind::Map { index: 0 }) else {
+            return String::new();
+        };
+        let words: Vec<String> = a
+            .bytes
+            .chunks(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b[..c.len()].copy_from_slice(c);
+                format!("{:#x}", u64::from_le_bytes(b))
+            })
+            .collect();
+        format!("data after the call: [{}]", words.join(", "))
+    }
+
     /// A cursor at the start.
     pub fn start(&self) -> Cursor {
         self.trace.start()

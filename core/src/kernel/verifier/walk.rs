@@ -11,7 +11,7 @@ use crate::interp::MAX_CALL_DEPTH;
 use crate::isa::{AluOp, AtomicOp, EndKind, Imm64Kind, Instr, JmpCond, Operand, Size};
 use crate::kernel::profile::Profile;
 use crate::kernel::program::{AttachType, FuncModel, Program};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 enum Flow {
@@ -202,7 +202,7 @@ impl<'a> Walker<'a> {
             )],
         };
         let mut work: Vec<(usize, State)> = vec![(0, init)];
-        let mut seen: HashSet<(usize, u64)> = HashSet::new();
+        let mut seen: BTreeSet<(usize, u64)> = BTreeSet::new();
         while let Some((start, mut st)) = work.pop() {
             let mut pc = start;
             loop {

@@ -90,11 +90,25 @@ pub enum EmuError {
     },
 }
 
+/// Why a program's map references could not be relocated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelocError {
+    /// The program does not decode.
+    Decode(crate::isa::DecodeError),
+    /// Instruction `index` names map `map`, which does not exist.
+    NoMap {
+        /// The instruction.
+        index: usize,
+        /// The map index.
+        map: i32,
+    },
+}
+
 /// Relocates `lddw` of map values to the maps' addresses (what the verifier does with map fds),
 /// so the interpreter sees plain 64-bit immediates. `map_addr(i)` is map `i`'s value address.
-pub fn relocate_maps(insns: &[Insn], map_addr: impl Fn(i32) -> Option<u64>) -> Result<Vec<Insn>, (usize, i32)> {
+pub fn relocate_maps(insns: &[Insn], map_addr: impl Fn(i32) -> Option<u64>) -> Result<Vec<Insn>, RelocError> {
     let mut out = insns.to_vec();
-    let decoded = decode_program(insns).map_err(|e| (e.index, -1))?;
+    let decoded = decode_program(insns).map_err(RelocError::Decode)?;
     for (i, ins) in decoded {
         if let Instr::LdImm64 {
             kind: Imm64Kind::MapValue | Imm64Kind::MapIdxValue,
@@ -103,7 +117,9 @@ pub fn relocate_maps(insns: &[Insn], map_addr: impl Fn(i32) -> Option<u64>) -> R
             ..
         } = ins
         {
-            let addr = map_addr(imm).ok_or((i, imm))?.wrapping_add(imm2 as u32 as u64);
+            let addr = map_addr(imm)
+                .ok_or(RelocError::NoMap { index: i, map: imm })?
+                .wrapping_add(imm2 as u32 as u64);
             out[i].src = 0;
             out[i].imm = addr as u32 as i32;
             out[i + 1].imm = (addr >> 32) as u32 as i32;
@@ -247,10 +263,16 @@ fn load_programs(report: &CheckReport, place: &Placement, engine: &mut Engine) -
         let insns = relocate_maps(&f.insns, |m| {
             usize::try_from(m).ok().and_then(|k| maps.get(k)).map(|m| m.0)
         })
-        .map_err(|(index, map)| EmuError::NoMap {
-            program: p.name.clone(),
-            index,
-            map,
+        .map_err(|e| match e {
+            RelocError::NoMap { index, map } => EmuError::NoMap {
+                program: p.name.clone(),
+                index,
+                map,
+            },
+            RelocError::Decode(error) => EmuError::Load {
+                program: p.name.clone(),
+                error: error.into(),
+            },
         })?;
         let prepared = prepare(&insns).map_err(|error| EmuError::Load {
             program: p.name.clone(),

@@ -10,9 +10,9 @@ pub use super::report::{CallResult, ExecReport};
 use super::rt::{self, Frame, Runtime};
 use fsession_core::api::{self, Answer, Request};
 use fsession_core::emu::expect::{evaluate, Evaluated, Outcome, ProgCounters};
-use fsession_core::isa::{decode_program, Imm64Kind, Instr};
+use fsession_core::emu::run::{call_words, relocate_maps, EmuError, RelocError};
 use fsession_core::kernel::profile::{Mitigations, Profile};
-use fsession_core::scenario::{check, ArgValue, CheckReport, FunctionBody, ReentryHelper, Scenario, ScenarioError};
+use fsession_core::scenario::{check, CheckReport, FunctionBody, ReentryHelper, Scenario, ScenarioError};
 use fsession_core::tramp::build::{spec_for, Placement};
 use fsession_core::tramp::listing::{listing, AsmSyntax};
 use fsession_core::tramp::{encode, Encoded};
@@ -141,46 +141,12 @@ pub enum ExecError {
         /// Words it has.
         want: usize,
     },
+    /// The scenario's calls, as the executor reads them.
+    #[error(transparent)]
+    Emu(EmuError),
     /// The runtime was not installed (run without build).
     #[error("the runtime is not installed: build the scenario first")]
     NoRuntime,
-}
-
-/// Relocates `lddw` of map values to real addresses (what the kernel's verifier does with map
-/// fds) so the interpreter sees plain 64-bit immediates.
-fn relocate(
-    program: &str,
-    insns: &[fsession_core::isa::Insn],
-    maps: &[Box<[u8]>],
-) -> Result<Vec<fsession_core::isa::Insn>, ExecError> {
-    let mut out = insns.to_vec();
-    let decoded = decode_program(insns).map_err(|error| ExecError::Decode {
-        program: program.to_string(),
-        error,
-    })?;
-    for (i, ins) in decoded {
-        if let Instr::LdImm64 {
-            kind: Imm64Kind::MapValue | Imm64Kind::MapIdxValue,
-            imm,
-            imm2,
-            ..
-        } = ins
-        {
-            let m = usize::try_from(imm)
-                .ok()
-                .and_then(|k| maps.get(k))
-                .ok_or_else(|| ExecError::NoMap {
-                    program: program.to_string(),
-                    index: i,
-                    map: imm,
-                })?;
-            let addr = m.as_ptr() as u64 + imm2 as u64;
-            out[i].src = 0;
-            out[i].imm = addr as u32 as i32;
-            out[i + 1].imm = (addr >> 32) as u32 as i32;
-        }
-    }
-    Ok(out)
 }
 
 /// Why the wasm cross-check failed.
@@ -367,7 +333,24 @@ fn load_programs(report: &CheckReport, maps: &[Box<[u8]>]) -> Result<Loaded, Exe
     };
     for (i, p) in report.programs.iter().enumerate() {
         if let (Some(f), Some(Ok(v))) = (&p.fixed, &p.verified) {
-            let insns = relocate(&p.name, &f.insns, maps)?;
+            // The verifier's map-fd relocation, to the boxes' real addresses.
+            let insns = relocate_maps(&f.insns, |m| {
+                usize::try_from(m)
+                    .ok()
+                    .and_then(|k| maps.get(k))
+                    .map(|b| b.as_ptr() as u64)
+            })
+            .map_err(|e| match e {
+                RelocError::NoMap { index, map } => ExecError::NoMap {
+                    program: p.name.clone(),
+                    index,
+                    map,
+                },
+                RelocError::Decode(error) => ExecError::Decode {
+                    program: p.name.clone(),
+                    error,
+                },
+            })?;
             l.index_of.insert(i, l.progs.len());
             l.ids.push(Box::new(l.progs.len() as u64));
             let prog = rt::prog(&p.name, insns, v.call_session_cookie).map_err(|error| ExecError::Load {
@@ -570,25 +553,16 @@ pub fn build_with(
     Ok((world, checked))
 }
 
-/// The argument words of call `call`.
-fn words_of(s: &Scenario, call: usize, func: u64, data: u64) -> Result<Vec<u64>, ExecError> {
-    let mut w = vec![];
-    for (arg, a) in s.calls[call].args.iter().enumerate() {
-        match a {
-            ArgValue::Scalar(v) => w.push(v.resolve(func, data).ok_or(ExecError::AnyArgument { call, arg })?),
-            ArgValue::Words(vs) => w.extend(vs.iter().map(|v| v.resolve(func, data).unwrap_or(0))),
-        }
-    }
-    Ok(w)
-}
-
 /// Makes the scenario's calls through the argument caller.
 fn make_calls(s: &Scenario, world: &World, data_base: u64) -> Result<Vec<CallResult>, ExecError> {
     let func = &world.report.function;
     let want = func.nr_regs();
     let mut calls = vec![];
     for c in 0..s.calls.len() {
-        let words = words_of(s, c, world.stub, data_base)?;
+        let words = call_words(s, c, world.stub, data_base).map_err(|e| match e {
+            EmuError::AnyArgument { call, arg } => ExecError::AnyArgument { call, arg },
+            other => ExecError::Emu(other),
+        })?;
         if words.len() != want {
             return Err(ExecError::ArgumentWords {
                 call: c,

@@ -4,24 +4,9 @@
 use fsession_core::emu::run::{run, EmuOptions};
 use fsession_core::kernel::profile::Profile;
 use fsession_core::scenario::Scenario;
-use std::path::PathBuf;
 
-fn examples() -> Vec<(String, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/scenarios");
-    let mut v: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
+mod common;
+use common::examples;
 
 #[test]
 fn every_example_meets_its_expectations_in_the_executor() {

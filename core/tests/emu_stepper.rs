@@ -2,21 +2,11 @@
 //! fsession-v9-patch05 and in its cookie slot under linux-7.0; stepping back restores the slot.
 
 use fsession_core::emu::stepper::{record, At, Goal};
-use fsession_core::kernel::profile::Profile;
-use fsession_core::scenario::{check, Scenario};
-use fsession_core::tramp::build::{spec_for, Placement};
-use fsession_core::tramp::encode;
+
+mod common;
 
 fn cookie_write_slot(profile: &str) -> (String, u64, Option<u64>) {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/scenarios/fsession_cookie.toml"
-    ))
-    .unwrap();
-    let s = Scenario::parse(&text).unwrap();
-    let report = check(&s, &text, &Profile::by_name(profile).unwrap()).unwrap();
-    let place = Placement::default();
-    let enc = encode(&spec_for(&report, &place)).unwrap();
+    let (s, report, enc, place) = common::encoded_example("fsession_cookie.toml", profile);
     let rec = record(&s, &report, &enc, &place, vec![1]).unwrap();
     let test7 = rec.programs.iter().position(|(n, _)| n == "test7").unwrap();
     let mut c = rec.start();

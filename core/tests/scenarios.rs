@@ -12,25 +12,9 @@ fn toml_message(e: &ScenarioError) -> &str {
         other => panic!("not a TOML error: {other}"),
     }
 }
-use std::path::PathBuf;
 
-fn examples() -> Vec<(String, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/scenarios");
-    let mut v: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    assert!(v.len() >= 8, "examples missing");
-    v
-}
+mod common;
+use common::examples;
 
 #[test]
 fn every_example_checks_cleanly() {

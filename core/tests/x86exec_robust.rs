@@ -2,10 +2,8 @@
 //! typed error; nothing panics. And the contract verdict from execution per profile.
 
 use fsession_core::emu::verdict::{execute, ExecProblem};
-use fsession_core::kernel::profile::Profile;
-use fsession_core::scenario::{check, Scenario};
-use fsession_core::tramp::build::{spec_for, Placement};
-use fsession_core::tramp::encode;
+
+mod common;
 use fsession_core::x86exec::{AreaKind, Machine, Perms, Space};
 use proptest::prelude::*;
 
@@ -29,15 +27,7 @@ proptest! {
 }
 
 fn verdict(profile: &str) -> fsession_core::emu::verdict::ExecContract {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/scenarios/fsession_cookie.toml"
-    ))
-    .unwrap();
-    let s = Scenario::parse(&text).unwrap();
-    let report = check(&s, &text, &Profile::by_name(profile).unwrap()).unwrap();
-    let place = Placement::default();
-    let enc = encode(&spec_for(&report, &place)).unwrap();
+    let (s, report, enc, place) = common::encoded_example("fsession_cookie.toml", profile);
     execute(&s, &report, &enc, &place).unwrap().0
 }
 

@@ -140,7 +140,8 @@ impl FormatterOptionsProvider for WideNumbers {
     }
 }
 
-fn is_immediate(k: OpKind) -> bool {
+/// Whether an operand kind is an immediate of any width.
+pub(crate) fn is_immediate(k: OpKind) -> bool {
     matches!(
         k,
         OpKind::Immediate8

@@ -203,15 +203,7 @@ impl Exec<'_> {
                 .read(self.ins.op_register(op))
                 .ok_or_else(|| self.unsupported()),
             OpKind::Memory => Ok(self.mem.read(self.addr()?, self.size(op))?),
-            OpKind::Immediate8
-            | OpKind::Immediate8_2nd
-            | OpKind::Immediate16
-            | OpKind::Immediate32
-            | OpKind::Immediate64
-            | OpKind::Immediate8to16
-            | OpKind::Immediate8to32
-            | OpKind::Immediate8to64
-            | OpKind::Immediate32to64 => Ok(self.ins.immediate(op)),
+            k if crate::tramp::listing::is_immediate(k) => Ok(self.ins.immediate(op)),
             _ => Err(self.unsupported()),
         }
     }

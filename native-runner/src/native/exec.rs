@@ -85,24 +85,6 @@ pub enum ExecError {
         /// The decoder's error.
         error: fsession_core::isa::DecodeError,
     },
-    /// A map reference names no map.
-    #[error("{program}: insn {index}: map {map} does not exist")]
-    NoMap {
-        /// The program.
-        program: String,
-        /// The instruction.
-        index: usize,
-        /// The map index.
-        map: i32,
-    },
-    /// The interpreter refuses a program.
-    #[error("{program}: {error}")]
-    Load {
-        /// The program.
-        program: String,
-        /// The interpreter's error.
-        error: fsession_core::interp::VmError,
-    },
     /// An attached program was not loaded (the model attached a program it rejected).
     #[error("{program}: attached, but not loaded")]
     NotLoaded {
@@ -121,27 +103,8 @@ pub enum ExecError {
     /// The listing's decoder disagrees with the encoder.
     #[error("listing: {0}")]
     Listing(#[from] fsession_core::tramp::listing::ListingError),
-    /// A call's argument is `any`.
-    #[error("call {call}: argument {arg} cannot be 'any'")]
-    AnyArgument {
-        /// The call.
-        call: usize,
-        /// The argument.
-        arg: usize,
-    },
-    /// A call gives another number of argument words than the prototype has.
-    #[error("call {call}: {given} argument words given, {prototype} has {want}")]
-    ArgumentWords {
-        /// The call.
-        call: usize,
-        /// Words given.
-        given: usize,
-        /// The prototype.
-        prototype: String,
-        /// Words it has.
-        want: usize,
-    },
-    /// The scenario's calls, as the executor reads them.
+    /// A map reference, a program the interpreter refuses, or a call's arguments (the same
+    /// errors as the executor's).
     #[error(transparent)]
     Emu(EmuError),
     /// The runtime was not installed (run without build).
@@ -341,11 +304,11 @@ fn load_programs(report: &CheckReport, maps: &[Box<[u8]>]) -> Result<Loaded, Exe
                     .map(|b| b.as_ptr() as u64)
             })
             .map_err(|e| match e {
-                RelocError::NoMap { index, map } => ExecError::NoMap {
+                RelocError::NoMap { index, map } => ExecError::Emu(EmuError::NoMap {
                     program: p.name.clone(),
                     index,
                     map,
-                },
+                }),
                 RelocError::Decode(error) => ExecError::Decode {
                     program: p.name.clone(),
                     error,
@@ -353,9 +316,11 @@ fn load_programs(report: &CheckReport, maps: &[Box<[u8]>]) -> Result<Loaded, Exe
             })?;
             l.index_of.insert(i, l.progs.len());
             l.ids.push(Box::new(l.progs.len() as u64));
-            let prog = rt::prog(&p.name, insns, v.call_session_cookie).map_err(|error| ExecError::Load {
-                program: p.name.clone(),
-                error,
+            let prog = rt::prog(&p.name, insns, v.call_session_cookie).map_err(|error| {
+                ExecError::Emu(EmuError::Load {
+                    program: p.name.clone(),
+                    error,
+                })
             })?;
             l.progs.push(prog);
         }
@@ -559,17 +524,14 @@ fn make_calls(s: &Scenario, world: &World, data_base: u64) -> Result<Vec<CallRes
     let want = func.nr_regs();
     let mut calls = vec![];
     for c in 0..s.calls.len() {
-        let words = call_words(s, c, world.stub, data_base).map_err(|e| match e {
-            EmuError::AnyArgument { call, arg } => ExecError::AnyArgument { call, arg },
-            other => ExecError::Emu(other),
-        })?;
+        let words = call_words(s, c, world.stub, data_base).map_err(ExecError::Emu)?;
         if words.len() != want {
-            return Err(ExecError::ArgumentWords {
+            return Err(ExecError::Emu(EmuError::ArgumentWords {
                 call: c,
                 given: words.len(),
                 prototype: func.prototype(),
                 want,
-            });
+            }));
         }
         rt::with(|rt| rt.call = c);
         // SAFETY: `caller` is code generated for exactly this prototype; it loads the words into

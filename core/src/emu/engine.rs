@@ -606,10 +606,11 @@ impl Host for ProgHost<'_> {
         self.pc = pc;
         if self.e.events.is_some() {
             self.flush_event();
-            let cpu = self.e.m.cpu;
+        }
+        let cpu = self.e.m.cpu;
+        if let Some(ev) = &mut self.e.events {
             let mut r = [0u64; 11];
             r.copy_from_slice(&regs[..11]);
-            let ev = self.e.events.as_mut().expect("recording");
             ev.push(Event {
                 kind: EventKind::Bpf {
                     prog: self.prog,

@@ -60,8 +60,28 @@ fn words_text(v: &View, call: usize) -> String {
         .join(", ")
 }
 
+/// Why a call could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// An argument word is not a number.
+    #[error("`{word}` is not a number (decimal or 0x hex)")]
+    NotANumber {
+        /// The word as typed.
+        word: String,
+    },
+    /// The scenario does not check.
+    #[error("the scenario does not check")]
+    NoScenario,
+    /// Nothing is attached.
+    #[error("no trampoline to run")]
+    NoTrampoline,
+    /// The executor's error.
+    #[error(transparent)]
+    Emu(#[from] fsession_core::emu::run::EmuError),
+}
+
 /// Parses `1, 0x2, 3` into words.
-fn parse_words(t: &str) -> Result<Vec<u64>, String> {
+fn parse_words(t: &str) -> Result<Vec<u64>, RunError> {
     t.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|x| !x.is_empty())
         .map(|x| {
@@ -69,19 +89,19 @@ fn parse_words(t: &str) -> Result<Vec<u64>, String> {
                 Some(h) => u64::from_str_radix(h, 16),
                 None => x.parse::<u64>(),
             };
-            r.map_err(|_| format!("`{x}` is not a number (decimal or 0x hex)"))
+            r.map_err(|_| RunError::NotANumber { word: x.into() })
         })
         .collect()
 }
 
-fn run(v: &View, words: Vec<u64>) -> Result<Recorded, String> {
+fn run(v: &View, words: Vec<u64>) -> Result<Recorded, RunError> {
     let (Some(s), Some(r)) = (v.scenario.as_deref(), v.report.as_ref()) else {
-        return Err("the scenario does not check".into());
+        return Err(RunError::NoScenario);
     };
     let Ok(enc) = &r.encoded else {
-        return Err("no trampoline to run".into());
+        return Err(RunError::NoTrampoline);
     };
-    record(s, &r.check, enc, &Placement::default(), words).map_err(|e| e.to_string())
+    Ok(record(s, &r.check, enc, &Placement::default(), words)?)
 }
 
 fn hex(v: Option<u64>) -> String {
@@ -214,7 +234,7 @@ fn bpf_regs(at: &At) -> Html {
 pub fn run_view(p: &RunProps) -> Html {
     let call = use_state(|| 0usize);
     let args = use_state(|| words_text(&p.view, 0));
-    let rec = use_state(|| None::<Rc<Result<Recorded, String>>>);
+    let rec = use_state(|| None::<Rc<Result<Recorded, RunError>>>);
     let cursor = use_mut_ref(|| None::<Cursor>);
     let pos = use_state(|| 0usize);
     {
@@ -284,7 +304,7 @@ pub fn run_view(p: &RunProps) -> Html {
     let rec = match r {
         Ok(r) => r,
         Err(e) => {
-            return html! { <section id="run" class="run"><h2>{"Run"}</h2>{ head }<p class="error" id="run-error">{ e.clone() }</p></section> }
+            return html! { <section id="run" class="run"><h2>{"Run"}</h2>{ head }<p class="error" id="run-error">{ e.to_string() }</p></section> }
         }
     };
     let c = cursor.borrow();

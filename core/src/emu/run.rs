@@ -318,6 +318,22 @@ pub fn place_world(
     encoded: Option<Encoded>,
     place: Placement,
 ) -> Result<EmuWorld, EmuError> {
+    Ok(EmuWorld {
+        engine: place_engine(s, &report, encoded.as_ref(), &place)?,
+        report,
+        encoded,
+        place,
+    })
+}
+
+/// The executor with a checked scenario and its trampoline (encoded for `place`) placed in it,
+/// ready for [`make_calls`]; nothing of the report is copied but what the run needs.
+pub fn place_engine(
+    s: &Scenario,
+    report: &CheckReport,
+    encoded: Option<&Encoded>,
+    place: &Placement,
+) -> Result<Engine, EmuError> {
     if report.trampoline.flags & INDIRECT != 0 {
         return Err(EmuError::StructOps);
     }
@@ -325,12 +341,12 @@ pub fn place_world(
     let ibt = prof.mitigations.ibt;
     let mut mem = Space::default();
     let misplaced = |what: &str| EmuError::Placement { what: what.into() };
-    let traced = encoded.as_ref().map(|e| (e.jmp_mode, place.image));
+    let traced = encoded.map(|e| (e.jmp_mode, place.image));
     let entry = entry_bytes(ibt, traced, place.func);
     let body = place.func + entry.len() as u64;
     mem.map(AreaKind::PatchedEntry, place.func, entry, Perms::RX)
         .ok_or_else(|| misplaced("patched entry"))?;
-    if let Some(e) = &encoded {
+    if let Some(e) = encoded {
         mem.map(AreaKind::Trampoline, place.image, e.bytes.clone(), Perms::RX)
             .ok_or_else(|| misplaced("trampoline"))?;
     }
@@ -351,13 +367,13 @@ pub fn place_world(
     }
     let mut engine = Engine {
         m: Machine::new(mem),
-        table: behaviours(&place, body),
+        table: behaviours(place, body),
         progs: vec![],
         prog_at: BTreeMap::new(),
         func: report.function.clone(),
         body: s.function.body,
         bias: s.function.bias,
-        layout: encoded.as_ref().map(|e| e.layout.clone()),
+        layout: encoded.map(|e| e.layout.clone()),
         verifier_meta: prof.verifier_meta,
         maps,
         current_run_ctx: 0,
@@ -374,16 +390,11 @@ pub fn place_world(
         caller_ret: CALLER_RET,
         entry: place.func,
     };
-    load_programs(&report, &place, &mut engine)?;
+    load_programs(report, place, &mut engine)?;
     if s.function.reentry == Some(ReentryHelper::GetPrandomU32) {
         engine.reentry = Some(vec![0; report.function.nr_regs()]);
     }
-    Ok(EmuWorld {
-        engine,
-        report,
-        encoded,
-        place,
-    })
+    Ok(engine)
 }
 
 /// Makes the scenario's calls in the executor and checks them as a run on hardware is checked.
@@ -410,11 +421,10 @@ pub struct Calls {
 }
 
 /// Makes the scenario's calls (or the one default call) in a placed world.
-pub fn make_calls(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Calls, EmuError> {
-    let e = &mut w.engine;
+pub fn make_calls(s: &Scenario, e: &mut Engine, opts: EmuOptions) -> Result<Calls, EmuError> {
     let data = e.maps.first().map_or(0, |m| m.0);
-    let func = w.place.func;
-    let want = w.report.function.nr_regs();
+    let func = e.entry;
+    let want = e.func.nr_regs();
     let mut call_words_list = vec![];
     for c in (0..s.calls.len()).filter(|_| opts.only.is_none()) {
         let words = call_words(s, c, func, data)?;
@@ -422,7 +432,7 @@ pub fn make_calls(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Ca
             return Err(EmuError::ArgumentWords {
                 call: c,
                 given: words.len(),
-                prototype: w.report.function.prototype(),
+                prototype: e.func.prototype(),
                 want,
             });
         }
@@ -433,7 +443,7 @@ pub fn make_calls(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Ca
             return Err(EmuError::ArgumentWords {
                 call: 0,
                 given: words.len(),
-                prototype: w.report.function.prototype(),
+                prototype: e.func.prototype(),
                 want,
             });
         }
@@ -483,7 +493,7 @@ pub fn run_world(s: &Scenario, w: &mut EmuWorld, opts: EmuOptions) -> Result<Emu
         fault,
         trace,
         steps,
-    } = make_calls(s, w, opts)?;
+    } = make_calls(s, &mut w.engine, opts)?;
     let e = &w.engine;
     let (func, data) = (w.place.func, e.maps.first().map_or(0, |m| m.0));
     let programs: Vec<ProgCounters> = e

@@ -5,7 +5,7 @@
 //! The playground and the docs widget render this; they compute nothing themselves.
 
 use super::engine::Behaviour;
-use super::run::{make_calls, place_world, EmuError, EmuOptions};
+use super::run::{make_calls, place_engine, EmuError, EmuOptions};
 use super::trace::{Cursor, EventKind, Trace};
 use crate::isa::Insn;
 use crate::kernel::profile::MetaLayout;
@@ -42,9 +42,8 @@ pub fn record(
     place: &Placement,
     words: Vec<u64>,
 ) -> Result<Recorded, EmuError> {
-    let mut w = place_world(s, report.clone(), Some(enc.clone()), place.clone())?;
-    let programs = w
-        .engine
+    let mut e = place_engine(s, report, Some(enc), place)?;
+    let programs = e
         .progs
         .iter()
         .map(|p| (p.name.clone(), p.prepared.insns().to_vec()))
@@ -54,11 +53,11 @@ pub fn record(
         only: Some(words.clone()),
         ..EmuOptions::default()
     };
-    let calls = make_calls(s, &mut w, opts)?;
+    let calls = make_calls(s, &mut e, opts)?;
     Ok(Recorded {
         trace: calls.trace.unwrap_or(Trace {
             events: vec![],
-            initial: w.engine.m.mem.clone(),
+            initial: e.m.mem.clone(),
         }),
         layout: enc.layout.clone(),
         programs,

@@ -5,7 +5,7 @@
 //! is the intended side; this one follows from the bytes.
 
 use super::report::{Access, Observation};
-use super::run::{make_calls, place_world, Calls, EmuError, EmuOptions};
+use super::run::{make_calls, place_engine, Calls, EmuError, EmuOptions};
 use crate::kernel::fixup::Inlined;
 use crate::kernel::program::AttachType;
 use crate::scenario::{CheckReport, Scenario};
@@ -227,12 +227,12 @@ pub fn execute(
     enc: &Encoded,
     place: &Placement,
 ) -> Result<(ExecContract, Calls), EmuError> {
-    let mut w = place_world(s, report.clone(), Some(enc.clone()), place.clone())?;
+    let mut e = place_engine(s, report, Some(enc), place)?;
     let opts = EmuOptions {
         default_call: true,
         ..EmuOptions::default()
     };
-    let run = make_calls(s, &mut w, opts)?;
+    let run = make_calls(s, &mut e, opts)?;
     Ok((judge(&run, enc, place.func), run))
 }
 

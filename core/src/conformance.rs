@@ -80,7 +80,35 @@ pub enum Failure {
     },
     /// The program stopped with an error, and none was expected.
     #[error("error: {0}")]
-    Run(crate::interp::VmError),
+    Run(EngineError),
+}
+
+/// Why an engine did not return an r0.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The interpreter's error.
+    #[error("{0}")]
+    Interp(crate::interp::VmError),
+    /// The verifier's rewrites, the JIT or the executor running its image.
+    #[error("{0}")]
+    Jit(crate::jit::run::JitRunError),
+    /// The JIT image on this machine's CPU (the native runner's message).
+    #[error("{0}")]
+    Native(String),
+}
+
+/// A test an engine is known not to pass as the interpreter does, and why: listed, never
+/// silently passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KnownDifference {
+    /// `callx`: the kernel's x86-64 JIT has no translation for `BPF_CALL | BPF_X` and refuses
+    /// the program (EINVAL), as the model's JIT does.
+    #[error("the kernel's x86-64 JIT refuses callx (bpf_jit: unknown opcode 8d)")]
+    JitRefusesCallx,
+    /// Division or modulo by the immediate 0: the verifier refuses the program ("div by
+    /// zero"), so no image exists.
+    #[error("the verifier refuses a division by the immediate 0")]
+    VerifierRefusesDivByZero,
 }
 
 /// The verdict on one test.
@@ -92,6 +120,8 @@ pub enum Outcome {
     Fail(Failure),
     /// Not run, for the stated reason.
     Skip(SkipReason),
+    /// Not the interpreter's result, for a listed reason.
+    Known(KnownDifference),
 }
 
 #[derive(PartialEq)]
@@ -276,6 +306,21 @@ impl TestCase {
 
     /// Runs the test through the interpreter and judges it.
     pub fn run(&self) -> Outcome {
+        self.judge_with(|prog, mem| run_conformance(prog, mem).map(|r| r.r0).map_err(EngineError::Interp))
+    }
+
+    /// Runs the test as its JIT image (after the verifier's division rewrites) in the x86-64
+    /// executor, and judges it.
+    pub fn run_jit_emu(&self, profile: &crate::kernel::profile::Profile) -> Outcome {
+        self.judge_with(|prog, mem| {
+            crate::jit::run::run_conformance(prog, mem, profile)
+                .map(|r| r.r0)
+                .map_err(EngineError::Jit)
+        })
+    }
+
+    /// Judges the test with an engine: `run(program, memory)` returns r0 or why not.
+    pub fn judge_with(&self, run: impl FnOnce(&[Insn], Vec<u8>) -> Result<u64, EngineError>) -> Outcome {
         if let Some(s) = &self.skip {
             return Outcome::Skip(s.clone());
         }
@@ -289,17 +334,40 @@ impl TestCase {
                 }
             }
         };
-        match (run_conformance(&prog, self.mem.clone()), self.result, &self.error) {
-            (Ok(r), Some(want), _) if r.r0 == want => Outcome::Pass,
-            (Ok(r), Some(want), _) => Outcome::Fail(Failure::Result { r0: r.r0, want }),
-            (Ok(r), None, Some(e)) => Outcome::Fail(Failure::ErrorExpected {
-                r0: r.r0,
-                error: e.clone(),
-            }),
+        let r = run(&prog, self.mem.clone());
+        if let (Err(e), None) = (&r, &self.error) {
+            if let Some(k) = known_difference(e) {
+                return Outcome::Known(k);
+            }
+        }
+        match (r, self.result, &self.error) {
+            (Ok(r0), Some(want), _) if r0 == want => Outcome::Pass,
+            (Ok(r0), Some(want), _) => Outcome::Fail(Failure::Result { r0, want }),
+            (Ok(r0), None, Some(e)) => Outcome::Fail(Failure::ErrorExpected { r0, error: e.clone() }),
             (Err(_), _, Some(_)) => Outcome::Pass,
             (Err(e), _, None) => Outcome::Fail(Failure::Run(e)),
             (Ok(_), None, None) => Outcome::Skip(SkipReason::NothingToCheck),
         }
+    }
+}
+
+/// `BPF_JMP | BPF_CALL | BPF_X`.
+const CALLX: u8 = 0x8d;
+
+/// The listed difference an engine's error stands for, if it is one.
+fn known_difference(e: &EngineError) -> Option<KnownDifference> {
+    use crate::jit::run::JitRunError;
+    use crate::jit::JitErrorKind;
+    let EngineError::Jit(e) = e else { return None };
+    match e {
+        JitRunError::Jit(crate::jit::JitError {
+            kind: JitErrorKind::UnknownOpcode { code: CALLX },
+            ..
+        }) => Some(KnownDifference::JitRefusesCallx),
+        JitRunError::Fixup(crate::kernel::miscfix::MiscFixError::DivByZero { .. }) => {
+            Some(KnownDifference::VerifierRefusesDivByZero)
+        }
+        _ => None,
     }
 }
 

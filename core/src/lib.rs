@@ -18,6 +18,7 @@ pub mod errno;
 pub mod explain;
 pub mod interp;
 pub mod isa;
+pub mod jit;
 pub mod kernel;
 pub mod oracle;
 pub mod scenario;

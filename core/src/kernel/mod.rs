@@ -3,6 +3,7 @@
 
 pub mod fixup;
 pub mod link;
+pub mod miscfix;
 pub mod patch;
 pub mod profile;
 pub mod program;

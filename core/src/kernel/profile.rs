@@ -111,6 +111,59 @@ pub struct Mitigations {
     pub call_depth: bool,
 }
 
+/// How an indirect jump is emitted (`emit_indirect_jump()`): by the CPU's spectre_v2 mitigation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndirectBranch {
+    /// Retpolines: `jmp __x86_indirect_thunk_<reg>` (both captured kernels).
+    #[default]
+    Thunk,
+    /// `lfence; jmp *reg` (AMD retpoline,lfence).
+    Lfence,
+    /// A plain `jmp *reg`, followed by `int3` when the kernel has RETPOLINE or SLS configured.
+    Plain,
+}
+
+/// What the x86-64 BPF JIT (`bpf_int_jit_compile()`) depends on beyond the mitigations: the CPU's
+/// features and the kernel's structure offsets that tail calls read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JitConfig {
+    /// The CPU has BMI2: register shifts are `shlx`/`shrx`/`sarx` (unless the count is in rcx).
+    pub bmi2: bool,
+    /// How indirect jumps (indirect tail calls) are emitted.
+    pub indirect_branch: IndirectBranch,
+    /// The largest forward offset a short (rel8) jump may take: 123 since the convergence fix
+    /// (`is_imm8_jmp_offset()`), 127 before it.
+    pub jmp8_max: i32,
+    /// `offsetof(struct bpf_array, map.max_entries)`.
+    pub array_max_entries_off: u8,
+    /// `offsetof(struct bpf_array, ptrs)` (also where array values start).
+    pub array_ptrs_off: u32,
+    /// `offsetof(struct bpf_prog, bpf_func)`.
+    pub prog_bpf_func_off: u8,
+    /// `MAX_TAIL_CALL_CNT`.
+    pub max_tail_call_cnt: u8,
+    /// In a program that keeps the tail-call counter, every call (helpers and kfuncs too, not
+    /// only bpf-to-bpf calls) is preceded by the load of the counter's pointer into rax.
+    pub tcc_ptr_before_every_call: bool,
+}
+
+impl Default for JitConfig {
+    fn default() -> Self {
+        JitConfig {
+            bmi2: true,
+            indirect_branch: IndirectBranch::Thunk,
+            jmp8_max: 123,
+            array_max_entries_off: 0x24,
+            array_ptrs_off: 0x138,
+            prog_bpf_func_off: 0x30,
+            max_tail_call_cnt: 33,
+            tcc_ptr_before_every_call: false,
+        }
+    }
+}
+
 /// Which inline variants the verifier emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +203,9 @@ pub struct Profile {
     /// Byte-changing mitigations.
     #[serde(default)]
     pub mitigations: Mitigations,
+    /// The BPF JIT's CPU features and structure offsets.
+    #[serde(default)]
+    pub jit: JitConfig,
 }
 
 /// Why a profile could not be read.

@@ -143,6 +143,12 @@ pub struct CapturedProgram {
     /// The program's kernel symbol (`bpf_prog_<tag>_<name>`).
     #[serde(default)]
     pub ksym: Option<String>,
+    /// The program after the verifier, as instruction bytes.
+    #[serde(default)]
+    pub xlated_hex: Option<HexBytes>,
+    /// Its JIT image.
+    #[serde(default)]
+    pub jited_hex: Option<HexBytes>,
 }
 
 fn zero() -> Hex64 {
@@ -283,6 +289,9 @@ pub struct CapturedInsn {
     /// For a helper call the kernel resolved: the function it calls.
     #[serde(default)]
     pub call_sym: Option<String>,
+    /// For a helper call the kernel resolved: that function's address.
+    #[serde(default)]
+    pub call_addr: Option<Hex64>,
 }
 
 impl CapturedInsn {
@@ -320,6 +329,30 @@ pub struct XlatedCapture {
 }
 
 impl XlatedCapture {
+    /// Reads one from JSON text.
+    pub fn from_json(text: &str) -> Result<Self, OracleError> {
+        from_json(text)
+    }
+}
+
+/// A captured JIT image (`jit/NAME.json`): the verifier's rewrite and the image of each
+/// subprogram.
+#[derive(Clone, Debug, Deserialize)]
+pub struct JitCapture {
+    /// The program's name.
+    pub name: String,
+    /// The program after the verifier.
+    pub xlated: Vec<CapturedInsn>,
+    /// Each subprogram's image address.
+    pub jited_ksyms: Vec<Hex64>,
+    /// Each subprogram's image length.
+    #[serde(default)]
+    pub jited_func_lens: Vec<usize>,
+    /// The images, one after the other.
+    pub jited_hex: HexBytes,
+}
+
+impl JitCapture {
     /// Reads one from JSON text.
     pub fn from_json(text: &str) -> Result<Self, OracleError> {
         from_json(text)

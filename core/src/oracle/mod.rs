@@ -8,10 +8,12 @@
 //! only parses text it is given, so it runs in the browser too.
 
 pub mod capture;
+mod jit;
 mod render;
 mod trampoline;
 mod xlated;
 
+pub use jit::check_jit;
 pub use render::{render_difference, render_verdict};
 pub use trampoline::check_trampoline;
 pub use xlated::check_xlated;
@@ -118,8 +120,6 @@ pub enum SkipReason {
         /// The capture's program kind.
         kind: String,
     },
-    /// JIT images need the BPF JIT, which the model does not have yet.
-    NoJit,
     /// The capture tool's index of a run, not a capture.
     Index,
     /// The traced function's prototype is recorded by no trampoline capture of that kernel.
@@ -136,7 +136,6 @@ impl std::fmt::Display for SkipReason {
                 write!(f, "{prog_type} programs are not modelled (tracing and struct_ops are)")
             }
             SkipReason::AttachKind { kind } => write!(f, "{kind} programs on trampolines are not modelled"),
-            SkipReason::NoJit => f.write_str("JIT images need the BPF JIT, which is not built yet"),
             SkipReason::Index => f.write_str("the capture run's index, not a capture"),
             SkipReason::UnknownTarget { target } => write!(
                 f,
@@ -220,6 +219,36 @@ pub enum Difference {
         /// The capture's.
         kernel: u32,
     },
+    /// A program's JIT image differs from the kernel's: both aligned, `first` the first
+    /// differing row.
+    Jit {
+        /// The program.
+        program: String,
+        /// The subprogram.
+        func: usize,
+        /// Its image address.
+        image: u64,
+        /// Aligned rows.
+        rows: Vec<Row<X86Insn>>,
+        /// Index of the first row that is not the same on both sides.
+        first: usize,
+    },
+    /// The model's JIT refused a program the kernel compiled.
+    JitRefused {
+        /// The program.
+        program: String,
+        /// The model's error.
+        error: crate::jit::JitError,
+    },
+    /// The program splits into other subprograms than the kernel's images.
+    JitFuncs {
+        /// The program.
+        program: String,
+        /// The model's image sizes.
+        model: Vec<usize>,
+        /// The kernel's.
+        kernel: Vec<usize>,
+    },
     /// A helper call resolves to another kernel function than the kernel's.
     HelperTarget {
         /// Slot index.
@@ -240,6 +269,10 @@ pub struct Matched {
     pub programs: usize,
     /// The trampoline's `BPF_TRAMP_F_*` flags as the model derived them.
     pub flags: Option<u32>,
+    /// `compared` counts bytes (images), not instruction slots (program rewrites).
+    pub bytes: bool,
+    /// Bytes of the programs' JIT images compared besides (a trampoline's programs).
+    pub jit_bytes: usize,
 }
 
 /// The verdict on one capture.
@@ -361,6 +394,25 @@ pub(crate) fn aligned_rows<T: Clone, K: PartialEq>(
     (rows, first)
 }
 
+/// The instructions of an image, by iced-x86's decoder.
+pub(crate) fn decode_x86(bytes: &[u8], image: u64) -> Vec<X86Insn> {
+    let mut d = iced_x86::Decoder::with_ip(64, bytes, image, iced_x86::DecoderOptions::NONE);
+    let mut out = Vec::new();
+    let mut offset = 0usize;
+    while d.can_decode() {
+        let len = d.decode().len().max(1);
+        let end = (offset + len).min(bytes.len());
+        out.push(X86Insn {
+            offset,
+            bytes: bytes[offset..end].to_vec(),
+        });
+        offset = end;
+        d.set_position(offset).ok();
+        d.set_ip(image + offset as u64);
+    }
+    out
+}
+
 /// Checks one capture file (its name and JSON text) of the given kind under `profile`.
 pub fn check_capture(
     kind: CaptureKind,
@@ -375,6 +427,6 @@ pub fn check_capture(
     match kind {
         CaptureKind::Trampoline => check_trampoline(text, profile),
         CaptureKind::Xlated => check_xlated(text, profile, ctx),
-        CaptureKind::Jit => Ok(Verdict::Skipped(SkipReason::NoJit)),
+        CaptureKind::Jit => check_jit(text, profile, ctx),
     }
 }

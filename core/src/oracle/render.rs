@@ -16,7 +16,7 @@ const CONTEXT: usize = 4;
 pub fn render_verdict(v: &Verdict) -> String {
     match v {
         Verdict::Ok(m) => {
-            let unit = if m.flags.is_some() { "bytes" } else { "instructions" };
+            let unit = if m.bytes { "bytes" } else { "instructions" };
             let mut s = format!("ok ({} {unit}", m.compared);
             if let Some(f) = m.flags {
                 let _ = write!(
@@ -26,6 +26,9 @@ pub fn render_verdict(v: &Verdict) -> String {
                     if m.programs == 1 { "" } else { "s" },
                     names(f)
                 );
+            }
+            if m.jit_bytes > 0 {
+                let _ = write!(s, "; their JIT images: {} bytes", m.jit_bytes);
             }
             s.push(')');
             s
@@ -64,6 +67,25 @@ fn summary(d: &Difference) -> String {
             names(*model),
             names(*kernel)
         ),
+        Difference::Jit {
+            program,
+            func,
+            rows,
+            first,
+            ..
+        } => match rows.get(*first) {
+            Some(Row { model, kernel }) => {
+                let at = kernel.as_ref().or(model.as_ref()).map(|i| i.offset).unwrap_or(0);
+                format!("{program}: JIT image of subprog {func}: first differing instruction at +{at:#05x}")
+            }
+            None => format!("{program}: the JIT images differ"),
+        },
+        Difference::JitRefused { program, error } => {
+            format!("{program}: the model's JIT refused what the kernel compiled: {error}")
+        }
+        Difference::JitFuncs { program, model, kernel } => {
+            format!("{program}: the model's JIT images have sizes {model:?}, the kernel's {kernel:?}")
+        }
         Difference::HelperTarget { index, model, kernel } => format!(
             "slot {index}: the kernel calls {kernel}, the model resolves the helper to {}",
             model.as_deref().unwrap_or("no known function")
@@ -76,6 +98,12 @@ fn summary(d: &Difference) -> String {
 pub fn render_difference(d: &Difference) -> String {
     match d {
         Difference::Image { image, rows, first } => render_rows(
+            rows,
+            *first,
+            &X86Text::new(*image),
+            |r| matches!(r, Row { model: Some(a), kernel: Some(b) } if a.bytes == b.bytes),
+        ),
+        Difference::Jit { image, rows, first, .. } => render_rows(
             rows,
             *first,
             &X86Text::new(*image),

@@ -1,14 +1,13 @@
 //! Rebuilding a captured trampoline through the scenario pipeline.
 
 use super::capture::TrampolineCapture;
-use super::{aligned_rows, Difference, Matched, OracleError, SkipReason, Verdict, X86Insn};
+use super::{aligned_rows, decode_x86, Difference, Matched, OracleError, SkipReason, Verdict};
 use crate::kernel::link::flags;
 use crate::kernel::profile::Profile;
 use crate::kernel::program::AttachType;
 use crate::scenario::{check, Expect, FunctionSpec, ProgramSpec, Scenario};
 use crate::tramp::build::{spec_for, KernelSymbols, Placement, ProgAddrs};
 use crate::tramp::{encode_bytes, TrampolineSpec};
-use iced_x86::{Decoder, DecoderOptions};
 
 /// The traced function of a capture as a scenario declares it: the recorded prototype (a
 /// struct_ops member's signature, named after its trampoline), with the sizes of the structs BTF
@@ -170,25 +169,6 @@ fn require_addresses(spec: &TrampolineSpec) -> Result<(), OracleError> {
     Ok(())
 }
 
-/// The instructions of an image, by iced-x86's decoder.
-fn decode(bytes: &[u8], image: u64) -> Vec<X86Insn> {
-    let mut d = Decoder::with_ip(64, bytes, image, DecoderOptions::NONE);
-    let mut out = Vec::new();
-    let mut offset = 0usize;
-    while d.can_decode() {
-        let len = d.decode().len().max(1);
-        let end = (offset + len).min(bytes.len());
-        out.push(X86Insn {
-            offset,
-            bytes: bytes[offset..end].to_vec(),
-        });
-        offset = end;
-        d.set_position(offset).ok();
-        d.set_ip(image + offset as u64);
-    }
-    out
-}
-
 /// `BPF_TRAMP_F_*` names (`BPF_TRAMP_F_INDIRECT|BPF_TRAMP_F_RET_FENTRY_RET`) to bits.
 fn parse_flags(text: &str) -> Option<u32> {
     text.split('|')
@@ -235,7 +215,9 @@ pub fn check_trampoline(text: &str, profile: &Profile) -> Result<Verdict, Oracle
     };
     let want = &c.hex.0;
     if &enc.bytes != want {
-        let (rows, first) = aligned_rows(&decode(&enc.bytes, image), &decode(want, image), |i| i.bytes.clone());
+        let (rows, first) = aligned_rows(&decode_x86(&enc.bytes, image), &decode_x86(want, image), |i| {
+            i.bytes.clone()
+        });
         return Ok(Verdict::Differs(Difference::Image {
             image,
             first: first.unwrap_or(0),
@@ -259,8 +241,14 @@ pub fn check_trampoline(text: &str, profile: &Profile) -> Result<Verdict, Oracle
             }));
         }
     }
+    let jit_bytes = match super::jit::check_programs(&c, profile) {
+        Ok(n) => n,
+        Err(d) => return Ok(Verdict::Differs(d)),
+    };
     Ok(Verdict::Ok(Matched {
+        bytes: true,
         compared: want.len(),
+        jit_bytes,
         programs: scenario.programs.len(),
         flags: Some(spec.flags),
     }))

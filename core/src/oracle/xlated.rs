@@ -134,6 +134,8 @@ pub fn check_xlated(text: &str, profile: &Profile, ctx: &KernelContext) -> Resul
         }));
     }
     Ok(Verdict::Ok(Matched {
+        jit_bytes: 0,
+        bytes: false,
         compared: kernel.len(),
         programs: 1,
         flags: None,

@@ -572,6 +572,16 @@ pub fn rows() -> Vec<Row> {
             .o(RAX, 0x8000_0000_0000_0000)
             .of(OF | SF | PF),
         Row::new("48 d3 e0", "shl rax, cl").r(RAX, 5).keep(CF | ZF),
+        // A 32-bit shift by a masked count of 0 keeps the flags but still writes the register:
+        // the upper half is cleared (BPF `w8 >>= 0` relies on it).
+        Row::new("c1 e8 00", "shr eax, 0")
+            .r(RAX, 0xffff_ffff_ffff_fff0)
+            .o(RAX, 0xffff_fff0)
+            .keep(CF | ZF),
+        Row::new("d3 e0", "shl eax, cl")
+            .r(RAX, 0xffff_ffff_0000_0005)
+            .o(RAX, 5)
+            .keep(CF | ZF),
         Row::new("48 c1 e8 04", "shr rax, 4").r(RAX, 0x18).o(RAX, 1).of(CF),
         Row::new("48 d1 e8", "shr rax, 1")
             .r(RAX, 0x8000_0000_0000_0001)

@@ -448,7 +448,11 @@ impl Exec<'_> {
         };
         let v = self.read(0)? & mask(s);
         if count == 0 {
-            // A masked count of 0 changes nothing, flags included.
+            // A masked count of 0 leaves the flags alone, but the destination is still written:
+            // a 32-bit register's upper half is cleared (as this CPU does: `shr r14d, 0`).
+            if s == 4 && self.ins.op0_kind() == iced_x86::OpKind::Register {
+                return self.write(0, v);
+            }
             return Ok(());
         }
         let msb = |x: u64| x & sign_bit(s) != 0;

@@ -7,7 +7,6 @@
 
 use super::CmdResult;
 use fsession_core::conformance::parse_hex_bytes;
-use fsession_core::interp::run_conformance;
 use fsession_core::isa::split_slots;
 use std::io::Read;
 use std::process::ExitCode;
@@ -40,10 +39,24 @@ pub fn run(args: Args) -> CmdResult {
         }
     }
     let mut i = 0;
+    let mut engine = super::conformance::Engine::Interp;
+    let mut profile_name = "linux-6.18".to_string();
     while i < rest.len() {
         match rest[i].as_str() {
+            "--engine" => {
+                let v = rest.get(i + 1).map(String::as_str).unwrap_or("");
+                engine = match <super::conformance::Engine as clap::ValueEnum>::from_str(v, false) {
+                    Ok(e) => e,
+                    Err(_) => return fail(format!("unknown engine '{v}' (interp, jit, jit-emu)")),
+                };
+                i += 1;
+            }
+            "--profile" => {
+                profile_name = rest.get(i + 1).cloned().unwrap_or_default();
+                i += 1;
+            }
             "--help" | "-h" => {
-                println!("usage: fsession-lab conformance-plugin [MEM] [--elf false]\n  reads the program as hex text on stdin, prints r0 in hex");
+                println!("usage: fsession-lab conformance-plugin [MEM] [--elf false] [--engine interp|jit|jit-emu] [--profile NAME]\n  reads the program as hex text on stdin, prints r0 in hex");
                 return Ok(ExitCode::SUCCESS);
             }
             "--elf" => {
@@ -68,9 +81,13 @@ pub fn run(args: Args) -> CmdResult {
     let Some(insns) = split_slots(&bytes) else {
         return fail(format!("program length {} is not a multiple of 8", bytes.len()));
     };
-    match run_conformance(&insns, mem) {
-        Ok(r) => {
-            println!("{:x}", r.r0);
+    let profile = match super::profiles::load(&profile_name, None) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    match super::conformance::run_engine(engine, &insns, mem, &profile) {
+        Ok(r0) => {
+            println!("{r0:x}");
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => fail(e),

@@ -3,7 +3,7 @@
 //! once and stores everything back, in a child process (a row may raise #DE or #BP on purpose).
 //! The outcome is compared with the row exactly as the executor's is.
 
-use super::mem::CodeRegion;
+use super::mem::{CodeRegion, Shared};
 use fsession_core::x86exec::kat::{Bases, End, Outcome, Row, SCRATCH, TAKEN};
 use iced_x86::code_asm::*;
 use iced_x86::{Code, Encoder, Instruction, MemoryOperand, Register};
@@ -42,46 +42,6 @@ const SAVED: i32 = 152;
 const PAGE: usize = ST + 512;
 /// Where the harness's landing pads and store sequence start after the instruction.
 const STORE_AFTER: usize = 2 * TAKEN as usize;
-
-/// An anonymous shared mapping: the child's stores are the parent's.
-struct Shared {
-    p: *mut u8,
-    len: usize,
-}
-
-impl Shared {
-    fn new(len: usize) -> Result<Shared, KatError> {
-        // SAFETY: an anonymous shared mapping with no fixed address; checked for MAP_FAILED.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(KatError::Shared(std::io::Error::last_os_error()));
-        }
-        Ok(Shared { p: p.cast(), len })
-    }
-    fn addr(&self) -> u64 {
-        self.p as u64
-    }
-    fn bytes(&mut self) -> &mut [u8] {
-        // SAFETY: `p` is a live mapping of `len` bytes owned by self.
-        unsafe { std::slice::from_raw_parts_mut(self.p, self.len) }
-    }
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // SAFETY: unmapping the mapping this value owns, once.
-        unsafe { libc::munmap(self.p.cast(), self.len) };
-    }
-}
 
 const GPRS: [AsmRegister64; 16] = [
     rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15,
@@ -162,7 +122,7 @@ fn word(b: &[u8], o: usize) -> u64 {
 
 /// Runs one row on this CPU; returns where it ran and what it gave.
 pub fn run_row(row: &Row) -> Result<(Bases, Outcome), KatError> {
-    let mut shared = Shared::new(PAGE)?;
+    let mut shared = Shared::new(PAGE).map_err(KatError::Shared)?;
     let data = shared.addr();
     let mut region = CodeRegion::new(4096)?;
     let base = region.addr();

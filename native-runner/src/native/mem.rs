@@ -112,3 +112,46 @@ impl Drop for CodeRegion {
         unsafe { libc::munmap(self.base.as_ptr() as *mut libc::c_void, self.len) };
     }
 }
+
+/// An anonymous shared read+write mapping: a forked child's stores are the parent's.
+pub struct Shared {
+    p: *mut u8,
+    len: usize,
+}
+
+impl Shared {
+    /// Maps `len` bytes.
+    pub fn new(len: usize) -> Result<Shared, std::io::Error> {
+        // SAFETY: an anonymous shared mapping with no fixed address; checked for MAP_FAILED.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Shared { p: p.cast(), len })
+    }
+    /// Address of the first byte.
+    pub fn addr(&self) -> u64 {
+        self.p as u64
+    }
+    /// The bytes.
+    pub fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: `p` is a live mapping of `len` bytes owned by self.
+        unsafe { std::slice::from_raw_parts_mut(self.p, self.len) }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping this value owns, once.
+        unsafe { libc::munmap(self.p.cast(), self.len) };
+    }
+}

@@ -4,6 +4,7 @@
 pub mod child;
 pub mod codegen;
 pub mod exec;
+pub mod jit;
 pub mod kat;
 pub mod mem;
 pub mod protocol;

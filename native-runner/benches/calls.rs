@@ -1,7 +1,8 @@
 //! Calls per second through the model's trampoline on this machine, side by side in one run:
 //! direct call, fentry, fexit, fentry+fexit, fsession without and with a cookie, and 1, 4, 16
 //! fsession programs. Every program is `r0 = 0; exit` (the cookie variant also calls
-//! `bpf_session_cookie`) and runs in the interpreter behind the kernel's `bpf_func` convention.
+//! `bpf_session_cookie`) and runs as its JIT image (the model's JIT, called by the trampoline
+//! directly) and, for scale, in the interpreter behind the kernel's `bpf_func` convention.
 //!
 //! `cargo bench -p fsession-runner --bench calls` (`BENCH_CALLS`, default 200000 per config).
 
@@ -45,16 +46,14 @@ fn main() {
             (0..16).map(|i| prog(&format!("s{i}"), "fsession", false)).collect(),
         ),
     ];
-    println!("{n} calls per configuration, programs interpreted; linux-7.0 (jmp mode)");
+    println!("{n} calls per configuration; linux-7.0 (jmp mode)");
     println!(
-        "{:<28} {:>12} {:>10} {:>10}",
-        "configuration", "ns/call", "M calls/s", "vs direct"
+        "{:<28} {:>12} {:>10} {:>10} {:>14}",
+        "configuration", "JIT ns/call", "M calls/s", "vs direct", "interp ns/call"
     );
     let mut direct = 0.0;
-    for (name, progs) in configs {
-        let text = format!("profile = \"linux-7.0\"\n[function]\nprototype = \"u64 target(u64 a)\"\nbias = 1\n{progs}");
-        let s = Scenario::parse(&text).unwrap();
-        let world = exec::build(&s, &text, &profile).unwrap();
+    let time = |text: &str, s: &Scenario, engine: exec::ProgEngine, progs: &str, name: &str| {
+        let (world, _) = exec::build_with(s, text, &profile, None, engine).unwrap();
         rt::with(|r| r.record = false);
         // SAFETY: the generated caller for `u64 target(u64 a)` and the patched entry.
         let f: extern "C" fn(*const u64, u64) -> u64 = unsafe { std::mem::transmute(world.caller as *const ()) };
@@ -67,14 +66,25 @@ fn main() {
             assert_eq!(black_box(f(black_box(words.as_ptr()), world.stub)), 42);
         }
         let ns = t.elapsed().as_nanos() as f64 / n as f64;
-        if direct == 0.0 {
-            direct = ns;
-        }
         let runs: u64 = rt::with(|r| r.progs.iter().map(|p| p.runs).sum());
         assert!(progs.is_empty() || runs >= n, "{name}: programs ran {runs} times");
-        println!("{name:<28} {ns:>12.1} {:>10.1} {:>9.1}x", 1000.0 / ns, ns / direct);
         rt::take();
         drop(world);
+        ns
+    };
+    for (name, progs) in configs {
+        let text = format!("profile = \"linux-7.0\"\n[function]\nprototype = \"u64 target(u64 a)\"\nbias = 1\n{progs}");
+        let s = Scenario::parse(&text).unwrap();
+        let jit = time(&text, &s, exec::ProgEngine::JitDirect, &progs, name);
+        let interp = time(&text, &s, exec::ProgEngine::Interp, &progs, name);
+        if direct == 0.0 {
+            direct = jit;
+        }
+        println!(
+            "{name:<28} {jit:>12.1} {:>10.1} {:>9.1}x {interp:>14.1}",
+            1000.0 / jit,
+            jit / direct
+        );
     }
 }
 

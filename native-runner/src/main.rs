@@ -53,6 +53,8 @@ struct ExecChildArgs {
     profile: Option<String>,
     #[arg(long)]
     via_wasm: bool,
+    #[arg(long)]
+    interp: bool,
 }
 
 fn main() -> ExitCode {
@@ -70,7 +72,7 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd::show::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Validate(a) => cmd::run::validate(a),
-        Command::ExecChild(a) => cmd::run::exec_child(&a.scenario, a.profile.as_deref(), a.via_wasm),
+        Command::ExecChild(a) => cmd::run::exec_child(&a.scenario, a.profile.as_deref(), a.via_wasm, a.interp),
     };
     match result {
         Ok(code) => code,

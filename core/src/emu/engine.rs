@@ -46,6 +46,11 @@ pub enum Behaviour {
     },
     /// The return address of the caller: the call is complete.
     CallerReturn,
+    /// A helper a program's JIT image calls (the same models as for interpreted programs).
+    Helper {
+        /// The helper's id.
+        id: i32,
+    },
 }
 
 impl Behaviour {
@@ -69,6 +74,7 @@ impl Behaviour {
             Behaviour::ReturnThunk => "__x86_return_thunk",
             Behaviour::TracedBody => "the traced function's body",
             Behaviour::BpfFunc { .. } => "bpf_func",
+            Behaviour::Helper { id } => crate::isa::names::helper_name(id).unwrap_or("a helper"),
             Behaviour::CallerReturn => "the caller",
         }
     }
@@ -164,6 +170,10 @@ pub struct Engine {
     pub caller_ret: u64,
     /// The traced function's (patched) entry.
     pub entry: u64,
+    /// Programs that run as JIT images: image entry to program index.
+    pub jit_entries: BTreeMap<u64, usize>,
+    /// JIT images running (innermost last): what is observed when each returns.
+    pub jit_pending: Vec<super::jit::Pending>,
 }
 
 fn fault_at(m: &Machine, addr: u64, f: StepFault) -> ExecError {
@@ -171,7 +181,7 @@ fn fault_at(m: &Machine, addr: u64, f: StepFault) -> ExecError {
 }
 
 impl Engine {
-    fn record(&mut self, kind: EventKind, before: Cpu, writes: Vec<crate::x86exec::MemWrite>) {
+    pub(crate) fn record(&mut self, kind: EventKind, before: Cpu, writes: Vec<crate::x86exec::MemWrite>) {
         if let Some(ev) = &mut self.events {
             ev.push(Event {
                 kind,
@@ -246,6 +256,12 @@ impl Engine {
             if self.steps > STEP_BUDGET {
                 return Err(self.m.error(rip, ExecErrorKind::Budget { steps: self.steps }));
             }
+            if !self.jit_pending.is_empty() {
+                self.jit_returned();
+            }
+            if let Some(&prog) = self.jit_entries.get(&rip) {
+                self.jit_entered(prog);
+            }
             match self.table.get(&rip).copied() {
                 Some(b) => self.behave(b, rip)?,
                 None => {
@@ -300,6 +316,14 @@ impl Engine {
                 let ret = self.traced_body(at)?;
                 self.clobber();
                 self.m.cpu.set(Gpr::RAX, ret);
+                self.ret(at)?;
+            }
+            Behaviour::Helper { id } => {
+                let attach_cookie = self.read_word(self.current_run_ctx).unwrap_or(0);
+                let top = self.m.cpu.get(Gpr::RSP).wrapping_sub(64);
+                let v = self.helper_value(id, attach_cookie, top);
+                self.clobber();
+                self.m.cpu.set(Gpr::RAX, v?);
                 self.ret(at)?;
             }
             Behaviour::BpfFunc { prog } => {
@@ -426,7 +450,32 @@ impl Engine {
         result
     }
 
-    fn read_word(&self, addr: u64) -> Option<u64> {
+    /// A helper's value, with the kernel's meaning (`helpers`): the deterministic models both the
+    /// interpreted programs and the JIT images call. `stack_top` is where a nested call of the
+    /// traced function (`bpf_get_prandom_u32` with a reentry) puts its stack.
+    pub(crate) fn helper_value(&mut self, id: i32, attach_cookie: u64, stack_top: u64) -> Result<u64, ExecError> {
+        Ok(match id {
+            helpers::KTIME_GET_NS => {
+                let t = self.ktime;
+                self.ktime += helpers::KTIME_STEP_NS;
+                t
+            }
+            helpers::GET_PRANDOM_U32 => match self.reentry.clone() {
+                None => u64::from(lfsr113(&mut self.rnd)),
+                // The traced function is the helper's implementation: call it again.
+                Some(words) => self.call_function(self.entry, &words, stack_top)? & 0xffff_ffff,
+            },
+            helpers::GET_SMP_PROCESSOR_ID => 0,
+            helpers::GET_CURRENT_PID_TGID => helpers::PID_TGID,
+            helpers::GET_ATTACH_COOKIE => attach_cookie,
+            _ => {
+                let at = self.m.cpu.rip;
+                return Err(fault_at(&self.m, at, StepFault::InvalidOpcode));
+            }
+        })
+    }
+
+    pub(crate) fn read_word(&self, addr: u64) -> Option<u64> {
         self.m.mem.read(addr, 8).ok()
     }
 
@@ -626,35 +675,22 @@ impl Host for ProgHost<'_> {
     }
 
     fn call_helper(&mut self, id: i32, _args: [u64; 5]) -> Result<u64, CallFault> {
-        match id {
-            helpers::KTIME_GET_NS => {
-                let t = self.e.ktime;
-                self.e.ktime += helpers::KTIME_STEP_NS;
-                Ok(t)
+        if !helpers::is_modelled(id) {
+            return Err(CallFault::Unknown);
+        }
+        if id == helpers::GET_PRANDOM_U32 && self.e.reentry.is_some() {
+            // The nested call of the traced function runs on the stack below this program's.
+            self.flush_event();
+        }
+        let top = self.e.m.cpu.get(Gpr::RSP).wrapping_sub(PROG_STACK + 64);
+        match self.e.helper_value(id, self.attach_cookie, top) {
+            Ok(v) => Ok(v),
+            Err(err) => {
+                self.stop = Some(err);
+                Err(CallFault::Failed(
+                    "the nested call of the traced function stopped".into(),
+                ))
             }
-            helpers::GET_PRANDOM_U32 => {
-                let Some(words) = self.e.reentry.clone() else {
-                    return Ok(u64::from(lfsr113(&mut self.e.rnd)));
-                };
-                // The traced function is the helper's implementation: call it again, on the
-                // stack below this program's.
-                self.flush_event();
-                let top = self.e.m.cpu.get(Gpr::RSP).wrapping_sub(PROG_STACK + 64);
-                let entry = self.e.entry;
-                match self.e.call_function(entry, &words, top) {
-                    Ok(v) => Ok(v & 0xffff_ffff),
-                    Err(err) => {
-                        self.stop = Some(err);
-                        Err(CallFault::Failed(
-                            "the nested call of the traced function stopped".into(),
-                        ))
-                    }
-                }
-            }
-            helpers::GET_SMP_PROCESSOR_ID => Ok(0),
-            helpers::GET_CURRENT_PID_TGID => Ok(helpers::PID_TGID),
-            helpers::GET_ATTACH_COOKIE => Ok(self.attach_cookie),
-            _ => Err(CallFault::Unknown),
         }
     }
 }

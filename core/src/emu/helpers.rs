@@ -41,3 +41,17 @@ pub fn lfsr113(z: &mut [u32; 4]) -> u32 {
     z[3] = ((z[3] & 0xffff_ff80) << 13) ^ (((z[3] << 3) ^ z[3]) >> 12);
     z[0] ^ z[1] ^ z[2] ^ z[3]
 }
+
+/// The helpers the models implement.
+pub const MODELLED: [i32; 5] = [
+    KTIME_GET_NS,
+    GET_PRANDOM_U32,
+    GET_SMP_PROCESSOR_ID,
+    GET_CURRENT_PID_TGID,
+    GET_ATTACH_COOKIE,
+];
+
+/// Whether helper `id` has a model.
+pub fn is_modelled(id: i32) -> bool {
+    MODELLED.contains(&id)
+}

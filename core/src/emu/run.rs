@@ -88,6 +88,14 @@ pub enum EmuError {
         /// What.
         what: String,
     },
+    /// The model's JIT (or the rewrites it relies on) refused a program the verifier accepted.
+    #[error("{program}: JIT: {message}")]
+    Jit {
+        /// The program.
+        program: String,
+        /// Why.
+        message: String,
+    },
 }
 
 /// Why a program's map references could not be relocated.
@@ -149,6 +157,9 @@ pub struct EmuOptions {
     pub default_call: bool,
     /// Make only this call, with these argument words (instead of the scenario's calls).
     pub only: Option<Vec<u64>>,
+    /// Run the programs as their JIT images (x86 code in the executor) instead of in the
+    /// interpreter ([`super::jit::place_jit_images`]).
+    pub jit: bool,
 }
 
 /// What a run in the executor produced.
@@ -389,6 +400,8 @@ pub fn place_engine(
         steps: 0,
         caller_ret: CALLER_RET,
         entry: place.func,
+        jit_entries: BTreeMap::new(),
+        jit_pending: Vec::new(),
     };
     load_programs(report, place, &mut engine)?;
     if s.function.reentry == Some(ReentryHelper::GetPrandomU32) {
@@ -400,6 +413,9 @@ pub fn place_engine(
 /// Makes the scenario's calls in the executor and checks them as a run on hardware is checked.
 pub fn run(s: &Scenario, text: &str, profile: &Profile, opts: EmuOptions) -> Result<EmuReport, EmuError> {
     let mut w = build(s, text, profile)?;
+    if opts.jit {
+        super::jit::place_jit_images(&mut w.engine, &w.report, &w.place)?;
+    }
     run_world(s, &mut w, opts)
 }
 

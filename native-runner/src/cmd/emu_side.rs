@@ -40,10 +40,15 @@ pub enum EmuFailure {
     Run(#[from] EmuError),
 }
 
-/// Runs a scenario file in the executor.
-pub fn run_file(path: &Path, profile: Option<&str>) -> Result<EmuReport, EmuFailure> {
+/// Runs a scenario file in the executor (`jit`: the programs as their JIT images, as on
+/// hardware; else in the interpreter).
+pub fn run_file(path: &Path, profile: Option<&str>, jit: bool) -> Result<EmuReport, EmuFailure> {
     let (s, text, prof) = load_scenario(path, profile)?;
-    Ok(run(&s, &text, &prof, EmuOptions::default())?)
+    let opts = EmuOptions {
+        jit,
+        ..EmuOptions::default()
+    };
+    Ok(run(&s, &text, &prof, opts)?)
 }
 
 /// The executor's run as the comparison with hardware reads it.
@@ -105,10 +110,10 @@ pub fn scenario_files(paths: Vec<PathBuf>) -> Result<Vec<PathBuf>, CmdError> {
 }
 
 /// `validate --engine emu`: every scenario in the executor, checked against its expectations.
-pub fn validate_in_executor(files: &[PathBuf], profile: Option<&str>) -> (usize, usize) {
+pub fn validate_in_executor(files: &[PathBuf], profile: Option<&str>, jit: bool) -> (usize, usize) {
     let mut failed = 0;
     for (i, f) in files.iter().enumerate() {
-        let problems: Vec<String> = match run_file(f, profile) {
+        let problems: Vec<String> = match run_file(f, profile, jit) {
             Ok(r) => r.problems.iter().map(|p| format!("executor: {p}")).collect(),
             Err(e) => vec![format!("executor: {e}")],
         };

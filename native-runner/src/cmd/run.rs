@@ -106,10 +106,15 @@ pub enum Failure {
 }
 
 /// `__exec`: the child side.
-pub fn exec_child(path: &Path, profile: Option<&str>, via_wasm: bool) -> CmdResult {
+pub fn exec_child(path: &Path, profile: Option<&str>, via_wasm: bool, interp: bool) -> CmdResult {
     let (s, text, prof) = load_scenario(path, profile)?;
     let mut core = if via_wasm { Some(wasm::WasmCore::load()?) } else { None };
-    let (world, note) = exec::build_with(&s, &text, &prof, core.as_mut())?;
+    let engine = if interp {
+        exec::ProgEngine::Interp
+    } else {
+        exec::ProgEngine::Jit
+    };
+    let (world, note) = exec::build_with(&s, &text, &prof, core.as_mut(), engine)?;
     child::report_layout(&world);
     child::install_fault_handler();
     let mut report = exec::run(&s, &world)?;
@@ -120,7 +125,7 @@ pub fn exec_child(path: &Path, profile: Option<&str>, via_wasm: bool) -> CmdResu
 
 /// Runs one scenario in a child process (`via_wasm`: cross-checked against the wasm build, whose
 /// serialised module the parent prepared).
-pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
+pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool, interp: bool) -> Outcome {
     let name = path.display().to_string();
     let fail = |problem: Failure, fault: Option<Fault>| Outcome {
         scenario: name.clone(),
@@ -152,6 +157,9 @@ pub fn run_one(path: &Path, profile: Option<&str>, via_wasm: bool) -> Outcome {
     }
     if via_wasm {
         cmd.arg("--via-wasm");
+    }
+    if interp {
+        cmd.arg("--interp");
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -317,7 +325,12 @@ fn print_outcome(o: &Outcome) {
 /// `run`.
 pub fn run(a: RunArgs) -> CmdResult {
     let tmp = if a.flags.via_wasm { Some(prepare_wasm()?) } else { None };
-    let o = run_one(&a.scenario, a.flags.profile.as_deref(), a.flags.via_wasm);
+    let o = run_one(
+        &a.scenario,
+        a.flags.profile.as_deref(),
+        a.flags.via_wasm,
+        a.flags.interp,
+    );
     if let Some(t) = tmp {
         let _ = std::fs::remove_file(t);
     }
@@ -347,11 +360,11 @@ fn hw_side<'a>(r: &'a ExecReport, data_len: u64) -> Side<'a> {
 /// One scenario with the chosen engines; both: their observations compared.
 fn validate_one(path: &Path, a: &ValidateArgs, engine: Engine) -> Outcome {
     let profile = a.flags.profile.as_deref();
-    let mut o = run_one(path, profile, a.flags.via_wasm);
+    let mut o = run_one(path, profile, a.flags.via_wasm, a.flags.interp);
     if engine == Engine::Hw {
         return o;
     }
-    let emu = match emu_side::run_file(path, profile) {
+    let emu = match emu_side::run_file(path, profile, !a.flags.interp) {
         Ok(r) => r,
         Err(e) => {
             o.problems.push(Failure::ExecutorFailed { message: e.to_string() });
@@ -405,7 +418,7 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
         None
     };
     if engine == Engine::Emu {
-        let (passed, failed) = emu_side::validate_in_executor(&files, a.flags.profile.as_deref());
+        let (passed, failed) = emu_side::validate_in_executor(&files, a.flags.profile.as_deref(), !a.flags.interp);
         if let Some(d) = &random_dir {
             let _ = std::fs::remove_dir_all(d);
         }

@@ -14,6 +14,9 @@ pub struct RunFlags {
     /// Cross-check against the wasm build of fsession-core in wasmtime and execute its bytes.
     #[arg(long)]
     pub via_wasm: bool,
+    /// Run the programs in the interpreter instead of as their JIT images.
+    #[arg(long)]
+    pub interp: bool,
 }
 
 /// Arguments of `run`.

@@ -31,7 +31,7 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
     if a.random > 0 {
         files.extend(emu_side::write_random(a.random, a.seed)?.1);
     }
-    let (passed, failed) = emu_side::validate_in_executor(&files, a.flags.profile.as_deref());
+    let (passed, failed) = emu_side::validate_in_executor(&files, a.flags.profile.as_deref(), !a.flags.interp);
     println!("{passed} passed, {failed} failed in the executor");
     Ok(if failed == 0 {
         std::process::ExitCode::SUCCESS
@@ -41,6 +41,6 @@ pub fn validate(a: ValidateArgs) -> CmdResult {
 }
 
 /// `__exec`.
-pub fn exec_child(_: &Path, _: Option<&str>, _: bool) -> CmdResult {
+pub fn exec_child(_: &Path, _: Option<&str>, _: bool, _: bool) -> CmdResult {
     needs_x86_64("__exec")
 }

@@ -18,14 +18,31 @@ use fsession_core::tramp::listing::{listing, AsmSyntax};
 use fsession_core::tramp::{encode, Encoded};
 use std::collections::BTreeMap;
 
-/// Offsets of the pieces in the code region.
+/// Offsets of the pieces in the code region; the programs' JIT images follow `REGION`.
 const OFF_SHIMS: usize = 0;
 const SHIM_SIZE: usize = 64;
-const OFF_CALLER: usize = 512;
-const OFF_BODY: usize = 1024;
+const OFF_CALLER: usize = 1024;
+const OFF_BODY: usize = 1536;
 const OFF_STUB: usize = 2048;
 const OFF_TRAMP: usize = 4096;
 const REGION: usize = 4096 * 4;
+
+/// How the programs run on this machine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProgEngine {
+    /// As the kernel's JIT images (the model's JIT), what each saw recorded around the image.
+    #[default]
+    Jit,
+    /// As JIT images the trampoline calls directly (nothing recorded: benchmarks).
+    JitDirect,
+    /// In the interpreter, behind the kernel's `bpf_func(ctx, insnsi)` convention.
+    Interp,
+}
+
+/// Shim indexes of [`shim_targets`].
+const SHIM_INTERP: usize = 4;
+const SHIM_JIT: usize = 5;
+const SHIM_HELPERS: usize = 6;
 
 /// Pieces of the region, for mapping a fault address.
 pub type Pieces = Vec<Piece>;
@@ -107,6 +124,22 @@ pub enum ExecError {
     /// errors as the executor's).
     #[error(transparent)]
     Emu(EmuError),
+    /// The model's JIT refused a program the verifier accepted.
+    #[error("{program}: JIT: {error}")]
+    Jit {
+        /// The program.
+        program: String,
+        /// Why.
+        error: fsession_core::jit::JitError,
+    },
+    /// The verifier's rewrites for the JIT refused a program.
+    #[error("{program}: {error}")]
+    Fixup {
+        /// The program.
+        program: String,
+        /// Why.
+        error: String,
+    },
     /// The runtime was not installed (run without build).
     #[error("the runtime is not installed: build the scenario first")]
     NoRuntime,
@@ -219,18 +252,27 @@ fn wasm_fixups(w: &mut super::wasm::WasmCore, text: &str, profile: &Profile) -> 
 
 /// Builds the code region and the runtime for a scenario.
 pub fn build(s: &Scenario, text: &str, profile: &Profile) -> Result<World, ExecError> {
-    build_with(s, text, profile, None).map(|(w, _)| w)
+    build_with(s, text, profile, None, ProgEngine::Jit).map(|(w, _)| w)
 }
 
-/// The Rust functions the generated code calls, each through a realigning shim, in shim order.
-fn shim_targets() -> [(&'static str, u64); 5] {
-    [
+/// The Rust functions the generated code calls, each through a realigning shim, in shim order:
+/// the runtime's, then the helpers JIT images call.
+fn shim_targets() -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = [
         ("prog_enter", rt::prog_enter as *const () as u64),
         ("prog_exit", rt::prog_exit as *const () as u64),
         ("tramp_enter", rt::tramp_enter as *const () as u64),
         ("tramp_exit", rt::tramp_exit as *const () as u64),
         ("interp_entry", rt::interp_entry as *const () as u64),
+        ("jit_entry", rt::jit_entry as *const () as u64),
     ]
+    .into_iter()
+    .map(|(n, a)| (n.to_string(), a))
+    .collect();
+    for (id, f) in rt::JIT_HELPERS {
+        v.push((format!("helper {id}"), f as *const () as u64));
+    }
+    v
 }
 
 /// The code region being filled, with the pieces written so far.
@@ -264,9 +306,7 @@ impl Builder {
     fn write_fixed_code(&mut self, s: &Scenario, report: &CheckReport) -> Result<(), ExecError> {
         for (k, (name, target)) in shim_targets().iter().enumerate() {
             let code = codegen::shim(self.shim(k), *target)?;
-            let kind = PieceKind::Shim {
-                target: name.to_string(),
-            };
+            let kind = PieceKind::Shim { target: name.clone() };
             self.put(OFF_SHIMS + k * SHIM_SIZE, &code, kind)?;
         }
         let code = codegen::caller(self.addr(OFF_CALLER), &report.function)?;
@@ -328,12 +368,87 @@ fn load_programs(report: &CheckReport, maps: &[Box<[u8]>]) -> Result<Loaded, Exe
     Ok(l)
 }
 
+/// Room for one program's JIT image: the kernel's estimate is below 64 bytes per instruction;
+/// twice that per slot, and two slots more for the prologue and epilogue.
+fn jit_stride(insns: &[fsession_core::isa::Insn]) -> usize {
+    ((insns.len() + 2) * 128).div_ceil(64) * 64
+}
+
+/// Compiles every loaded program with the model's JIT into the region after `REGION`, its
+/// helper calls going to the helpers' shims. The scenario's profile decides the bytes, except
+/// the mitigations: native execution runs a plain `ret`, no ENDBR, as the trampoline does.
+fn write_jit_images(b: &mut Builder, l: &mut Loaded, profile: &Profile) -> Result<(), ExecError> {
+    use fsession_core::jit::{compile, subprogs, Addresses, JitInput};
+    let mut native = profile.clone();
+    native.mitigations = Mitigations::default();
+    let mut off = REGION;
+    for p in &mut l.progs {
+        let jit_err = |error| ExecError::Jit {
+            program: p.name.clone(),
+            error,
+        };
+        let fixed = fsession_core::kernel::miscfix::misc_fixups(&p.insns).map_err(|e| ExecError::Fixup {
+            program: p.name.clone(),
+            error: e.to_string(),
+        })?;
+        let decoded = fsession_core::isa::decode_program_internal(&fixed).map_err(|error| ExecError::Decode {
+            program: p.name.clone(),
+            error,
+        })?;
+        let mut calls = BTreeMap::new();
+        for (slot, instr) in &decoded {
+            if let fsession_core::isa::Instr::CallHelper(id) = instr {
+                let k = rt::JIT_HELPERS
+                    .iter()
+                    .position(|(h, _)| h == id)
+                    .ok_or(ExecError::Emu(EmuError::Load {
+                        program: p.name.clone(),
+                        error: fsession_core::interp::VmError {
+                            pc: *slot,
+                            kind: fsession_core::interp::VmErrorKind::UnknownHelper { id: *id },
+                        },
+                    }))?;
+                calls.insert(*slot, b.shim(SHIM_HELPERS + k));
+            }
+        }
+        let subs = subprogs(&fixed).map_err(jit_err)?;
+        let stride = jit_stride(&p.insns);
+        let base = b.addr(off);
+        let per = (stride / subs.len().max(1)) as u64 / 16 * 16;
+        let addrs = Addresses {
+            images: (0..subs.len() as u64).map(|k| base + k * per).collect(),
+            call_base: b.addr(0),
+            calls,
+            ..Addresses::default()
+        };
+        let input = JitInput {
+            insns: &fixed,
+            stack_depths: None,
+        };
+        let image = compile(&input, &native, &addrs).map_err(jit_err)?;
+        for f in &image.funcs {
+            let at = (f.addr - b.addr(0)) as usize;
+            b.put(
+                at,
+                &f.bytes,
+                PieceKind::JitImage {
+                    program: p.name.clone(),
+                },
+            )?;
+        }
+        p.image = Some(image.funcs[0].addr);
+        off += stride;
+    }
+    Ok(())
+}
+
 /// The trampoline's spec at its place in the region, each program entry pointing at the
 /// runtime's shims and its loaded program.
 fn trampoline_spec(
     b: &Builder,
     report: &CheckReport,
     l: &Loaded,
+    engine: ProgEngine,
 ) -> Result<fsession_core::tramp::TrampolineSpec, ExecError> {
     let mut place = Placement {
         image: b.addr(OFF_TRAMP),
@@ -358,7 +473,11 @@ fn trampoline_spec(
                 .ok_or_else(not_loaded)?;
             let r = *l.index_of.get(&sidx).ok_or_else(not_loaded)?;
             pi.prog = &*l.ids[r] as *const u64 as u64;
-            pi.bpf_func = b.shim(4);
+            pi.bpf_func = match (engine, l.progs[r].image) {
+                (ProgEngine::Interp, _) | (_, None) => b.shim(SHIM_INTERP),
+                (ProgEngine::Jit, Some(_)) => b.shim(SHIM_JIT),
+                (ProgEngine::JitDirect, Some(image)) => image,
+            };
             pi.insns = Some(l.progs[r].insns.as_ptr() as u64);
             pi.enter = b.shim(0);
             pi.exit = b.shim(1);
@@ -391,8 +510,9 @@ fn write_trampoline(
     report: &CheckReport,
     l: &Loaded,
     wasm: Option<&mut super::wasm::WasmCore>,
+    engine: ProgEngine,
 ) -> Result<(Encoded, Vec<PlacedLine>, Option<usize>), ExecError> {
-    let spec = trampoline_spec(b, report, l)?;
+    let spec = trampoline_spec(b, report, l, engine)?;
     let enc = encode(&spec)?;
     if OFF_TRAMP + enc.bytes.len() > REGION - 64 {
         return Err(ExecError::TooLarge { len: enc.bytes.len() });
@@ -464,6 +584,7 @@ pub fn build_with(
     text: &str,
     profile: &Profile,
     mut wasm: Option<&mut super::wasm::WasmCore>,
+    engine: ProgEngine,
 ) -> Result<(World, Option<WasmChecked>), ExecError> {
     let report = check(s, text, profile)?;
     if report.trampoline.flags & fsession_core::kernel::link::flags::INDIRECT != 0 {
@@ -473,17 +594,25 @@ pub fn build_with(
         Some(w) => Some(wasm_fixups(w, text, profile)?),
         None => None,
     };
-    let mut b = Builder {
-        region: CodeRegion::new(REGION)?,
-        pieces: vec![],
-    };
-    b.write_fixed_code(s, &report)?;
     let maps: Vec<Box<[u8]>> = s
         .maps
         .iter()
         .map(|m| vec![0u8; m.value_size as usize].into_boxed_slice())
         .collect();
-    let loaded = load_programs(&report, &maps)?;
+    let mut loaded = load_programs(&report, &maps)?;
+    let jit_len: usize = if engine == ProgEngine::Interp {
+        0
+    } else {
+        loaded.progs.iter().map(|p| jit_stride(&p.insns)).sum()
+    };
+    let mut b = Builder {
+        region: CodeRegion::new(REGION + jit_len)?,
+        pieces: vec![],
+    };
+    b.write_fixed_code(s, &report)?;
+    if engine != ProgEngine::Interp {
+        write_jit_images(&mut b, &mut loaded, &report.profile)?;
+    }
     let (encoded, placed, wasm_bytes) = if report.trampoline.is_empty() {
         // Not traced: the entry is a 5-byte nop, as ftrace leaves an unpatched site.
         let mut code = vec![0x0f, 0x1f, 0x44, 0x00, 0x00, 0xff, 0x25, 0, 0, 0, 0];
@@ -491,7 +620,7 @@ pub fn build_with(
         b.put(OFF_STUB, &code, PieceKind::PatchedEntry { traced: false })?;
         (None, vec![], None)
     } else {
-        let (enc, placed, n) = write_trampoline(&mut b, &report, &loaded, wasm)?;
+        let (enc, placed, n) = write_trampoline(&mut b, &report, &loaded, wasm, engine)?;
         (Some(enc), placed, n)
     };
     b.region.make_executable()?;

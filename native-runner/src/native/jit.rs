@@ -149,6 +149,24 @@ pub fn compile_conformance(insns: &[Insn], profile: &Profile) -> Result<NativeIm
     Ok(NativeImage { region, image })
 }
 
+impl NativeImage {
+    /// Calls the image in this process with `mem` as r1 and its length as r2, returning r0
+    /// (benchmarks: no fork per call).
+    ///
+    /// # Safety
+    ///
+    /// The program must not fault: its memory accesses stay inside `mem` and its own stack
+    /// (for instance, a program the conformance suite or the interpreter ran cleanly on the same
+    /// memory).
+    pub unsafe fn call(&self, mem: &mut [u8]) -> u64 {
+        let arg = if mem.is_empty() { 0 } else { mem.as_mut_ptr() as u64 };
+        // SAFETY: the image follows the C ABI of `bpf_func`; the caller guarantees it does not
+        // fault.
+        let f: extern "C" fn(u64, u64) -> u64 = unsafe { std::mem::transmute(self.entry() as *const ()) };
+        f(arg, mem.len() as u64)
+    }
+}
+
 /// Runs a compiled image with `mem` as r1 (and its length as r2) in a child process: r0 and the
 /// memory afterwards.
 pub fn run(img: &NativeImage, mem: &[u8]) -> Result<(u64, Vec<u8>), NativeJitError> {

@@ -28,6 +28,11 @@ pub enum PieceKind {
     },
     /// The model's trampoline.
     Trampoline,
+    /// A program's JIT image.
+    JitImage {
+        /// The program.
+        program: String,
+    },
 }
 
 impl std::fmt::Display for PieceKind {
@@ -39,6 +44,7 @@ impl std::fmt::Display for PieceKind {
             PieceKind::PatchedEntry { traced: true } => f.write_str("patched entry"),
             PieceKind::PatchedEntry { traced: false } => f.write_str("patched entry (not traced)"),
             PieceKind::Trampoline => f.write_str("trampoline"),
+            PieceKind::JitImage { program } => write!(f, "JIT image of {program}"),
         }
     }
 }

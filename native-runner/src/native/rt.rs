@@ -27,6 +27,8 @@ pub struct ProgRt {
     pub runs: u64,
     /// Times it was skipped because it was already running.
     pub misses: u64,
+    /// The program's JIT image, when it runs as one.
+    pub image: Option<u64>,
 }
 
 /// The frame geometry the programs may touch (from the model's layout).
@@ -106,6 +108,7 @@ pub fn prog(name: &str, insns: Vec<Insn>, cookie_user: bool) -> Result<ProgRt, f
         active: 0,
         runs: 0,
         misses: 0,
+        image: None,
     })
 }
 
@@ -204,10 +207,17 @@ impl Memory for NativeHost {
 /// Any other id is refused (`CallFault::Unknown`), and the verifier refuses it at load first.
 impl Host for NativeHost {
     fn call_helper(&mut self, id: i32, _args: [u64; 5]) -> Result<u64, CallFault> {
+        helper_value(id, self.attach_cookie, &self.reentry)
+    }
+}
+
+/// The helpers' values (see [`NativeHost`]), for the interpreter and for JIT images alike.
+fn helper_value(id: i32, attach_cookie: u64, reentry: &Option<(u64, u64, Vec<u64>)>) -> Result<u64, CallFault> {
+    {
         match id {
             5 => Ok(monotonic_ns()),
             7 => {
-                if let Some((caller, stub, words)) = &self.reentry {
+                if let Some((caller, stub, words)) = reentry {
                     // SAFETY: the generated caller for the traced function's prototype and its
                     // patched entry, as in the scenario's own calls.
                     let f: extern "C" fn(*const u64, u64) -> u64 = unsafe { std::mem::transmute(*caller as *const ()) };
@@ -223,10 +233,34 @@ impl Host for NativeHost {
                 let (tgid, pid) = unsafe { (libc::getpid(), libc::gettid()) };
                 Ok(((tgid as u32 as u64) << 32) | pid as u32 as u64)
             }
-            174 => Ok(self.attach_cookie),
+            174 => Ok(attach_cookie),
             _ => Err(CallFault::Unknown),
         }
     }
+}
+
+/// The helpers a JIT image may call, as C functions (each behind a realigning shim): the
+/// kernel's helpers read the current program's context from the task, these from the runtime.
+pub const JIT_HELPERS: [(i32, extern "C" fn() -> u64); 5] = [
+    (5, jit_helper::<5>),
+    (7, jit_helper::<7>),
+    (8, jit_helper::<8>),
+    (14, jit_helper::<14>),
+    (174, jit_helper::<174>),
+];
+
+/// Helper `ID` for JIT images: none of them takes arguments.
+extern "C" fn jit_helper<const ID: i32>() -> u64 {
+    let (cookie, reentry) = with(|rt| {
+        let cookie = if rt.current_run_ctx == 0 {
+            0
+        } else {
+            // SAFETY: current_run_ctx is the trampoline's run_ctx slot of the running program.
+            unsafe { *(rt.current_run_ctx as *const u64) }
+        };
+        (cookie, rt.reentry.clone())
+    });
+    helper_value(ID, cookie, &reentry).unwrap_or(0)
 }
 
 fn monotonic_ns() -> u64 {
@@ -287,20 +321,20 @@ fn frame_words(low: u64, rbp: u64) -> Vec<u64> {
         .collect()
 }
 
-/// The interpreted program's `bpf_func(ctx, insnsi)`.
-pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 {
-    let ctx = ctx as u64;
-    struct Before {
-        idx: usize,
-        prepared: Rc<Prepared>,
-        host: NativeHost,
-        stack: Vec<u8>,
-        record: Option<Recorded>,
-        call: usize,
-    }
-    // Borrow the runtime only to collect what the run needs, so that nothing is borrowed while
-    // the program runs (it may re-enter the trampoline).
-    let found = with(|rt| {
+/// What a program's run needs, collected with the runtime borrowed only briefly (the program
+/// may re-enter the trampoline).
+struct Before {
+    idx: usize,
+    prepared: Rc<Prepared>,
+    image: Option<u64>,
+    host: NativeHost,
+    stack: Vec<u8>,
+    record: Option<Recorded>,
+    call: usize,
+}
+
+fn before(ctx: u64, insns: *const Insn) -> Option<Before> {
+    with(|rt| {
         let idx = rt.progs.iter().position(|p| p.insns.as_ptr() == insns)?;
         let f = rt.frame;
         let rbp = ctx.wrapping_add(f.regs_off as u64);
@@ -343,26 +377,16 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
         Some(Before {
             idx,
             prepared: p.prepared.clone(),
+            image: p.image,
             host,
             stack,
             record,
             call: rt.call,
         })
-    });
-    let Some(mut b) = found else {
-        return 0;
-    };
-    let stack_top = b.stack.as_ptr() as u64 + b.stack.len() as u64;
-    let res = b.prepared.run(
-        &mut b.host,
-        [ctx, 0, 0, 0, 0],
-        RunOptions {
-            budget: 1_000_000,
-            stack_top,
-        },
-    );
-    let r0 = res.as_ref().map(|r| r.r0).map_err(Clone::clone);
-    let ret = *r0.as_ref().unwrap_or(&0);
+    })
+}
+
+fn after(mut b: Before, ctx: u64, r0: Result<u64, fsession_core::interp::VmError>) {
     with(|rt| {
         rt.stacks.push(std::mem::take(&mut b.stack));
         if let Some(Recorded {
@@ -398,7 +422,47 @@ pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 
             });
         }
     });
+}
+
+/// The interpreted program's `bpf_func(ctx, insnsi)`.
+pub(crate) extern "C" fn interp_entry(ctx: *mut u64, insns: *const Insn) -> u64 {
+    let ctx = ctx as u64;
+    let Some(mut b) = before(ctx, insns) else {
+        return 0;
+    };
+    let stack_top = b.stack.as_ptr() as u64 + b.stack.len() as u64;
+    let res = b.prepared.run(
+        &mut b.host,
+        [ctx, 0, 0, 0, 0],
+        RunOptions {
+            budget: 1_000_000,
+            stack_top,
+        },
+    );
+    let r0 = res.as_ref().map(|r| r.r0).map_err(Clone::clone);
+    let ret = *r0.as_ref().unwrap_or(&0);
+    after(b, ctx, r0);
     ret
+}
+
+/// `bpf_func(ctx, insnsi)` of a program that runs as its JIT image, with what it saw recorded
+/// around the image's run (the image itself is what the trampoline would call directly).
+pub(crate) extern "C" fn jit_entry(ctx: *mut u64, insns: *const Insn) -> u64 {
+    let ctx = ctx as u64;
+    let Some(b) = before(ctx, insns) else {
+        return 0;
+    };
+    let Some(image) = b.image else {
+        after(b, ctx, Ok(0));
+        return 0;
+    };
+    // SAFETY: the program's JIT image, compiled by the model for this region; it follows the C
+    // ABI of `bpf_func` and accesses the memory the verifier allowed (the trampoline frame, the
+    // maps, its own stack on this thread's stack).
+    let f: extern "C" fn(u64, u64) -> u64 = unsafe { std::mem::transmute(image as *const ()) };
+    let r0 = f(ctx, insns as u64);
+    after(b, ctx, Ok(r0));
+    r0
 }
 
 #[cfg(test)]

@@ -1,0 +1,181 @@
+//! JIT benchmark: the same bytecode as the kernel's JIT image (fsession-lab's JIT, byte-identical
+//! to Linux 6.18's, run on this CPU in-process) and as rbpf 0.4.1's JIT, in one run,
+//! interleaved, with the interpreters for scale. Prints ns per executed BPF instruction and the
+//! ratio rbpf / fsession.
+//!
+//! `cargo bench -p fsession-runner --bench jit` (`BENCH_REPS` repetitions, default 7; median).
+
+use fsession_core::asm::{assemble, Syntax};
+use fsession_core::interp::{prepare, Machine, RunOptions, MEM_BASE};
+use fsession_core::isa::{encode, Insn};
+use fsession_core::kernel::profile::Profile;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+struct Case {
+    name: &'static str,
+    text: &'static str,
+    mem_len: usize,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "counting loop (30M insns)",
+        text: "r0 = 0\nr1 = 0\nloop:\nr0 += r1\nr1 += 1\nif r1 < 10000000 goto loop\nexit\n",
+        mem_len: 0,
+    },
+    Case {
+        name: "memory loop (loads/stores to mem and stack)",
+        text: "\
+            r0 = 0\nr6 = 0\n\
+            loop:\n\
+            r2 = r6\nr2 &= 56\nr3 = r1\nr3 += r2\n\
+            r4 = *(u64 *)(r3 +0)\n\
+            r4 += r6\n\
+            *(u64 *)(r3 +0) = r4\n\
+            *(u64 *)(r10 -8) = r4\n\
+            r5 = *(u32 *)(r10 -8)\n\
+            r0 += r5\n\
+            r6 += 1\n\
+            if r6 < 1000000 goto loop\n\
+            exit\n",
+        mem_len: 64,
+    },
+    Case {
+        name: "call loop (helper calls)",
+        text: "\
+            r6 = 0\nr7 = 0\n\
+            loop:\n\
+            r1 = r7\n\
+            r1 += r6\n\
+            call 5\n\
+            r7 = r0\n\
+            r6 += 1\n\
+            if r6 < 1000000 goto loop\n\
+            r0 = r7\n\
+            exit\n",
+        mem_len: 0,
+    },
+    Case {
+        name: "call loop (bpf-to-bpf and helper calls)",
+        text: "\
+            r6 = 0\nr7 = 0\n\
+            loop:\n\
+            r1 = r6\n\
+            call f\n\
+            r7 += r0\n\
+            r1 = r7\n\
+            call 5\n\
+            r7 = r0\n\
+            r6 += 1\n\
+            if r6 < 1000000 goto loop\n\
+            r0 = r7\n\
+            exit\n\
+            f:\n\
+            r0 = r1\n\
+            r0 += 1\n\
+            exit\n",
+        mem_len: 0,
+    },
+];
+
+fn identity(a: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    a
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ns(d: Duration, n: u64) -> f64 {
+    d.as_nanos() as f64 / n as f64
+}
+
+fn main() {
+    let reps: usize = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    let profile = Profile::by_name("linux-6.18").expect("shipped profile");
+    println!(
+        "{:<42} {:>12} {:>12} {:>8} {:>12} {:>12}",
+        "program", "fsession JIT", "rbpf JIT", "ratio", "fs interp", "rbpf interp"
+    );
+    for case in CASES {
+        let insns: Vec<Insn> = assemble(case.text, Syntax::Kernel).expect("bench program assembles");
+        let bytes = encode(&insns);
+        let prog = prepare(&insns).expect("bench program loads");
+        let args = [
+            if case.mem_len > 0 { MEM_BASE } else { 0 },
+            case.mem_len as u64,
+            0,
+            0,
+            0,
+        ];
+        let opts = RunOptions {
+            budget: u64::MAX,
+            ..Default::default()
+        };
+        let mut m = Machine::conformance(vec![0; case.mem_len]);
+        let first = prog.run(&mut m, args, opts).expect("bench program runs");
+        let executed = first.executed;
+
+        let img = fsession_runner::native::jit::compile_conformance(&insns, &profile).expect("the JIT compiles it");
+        let mut mem = vec![0u8; case.mem_len];
+        // SAFETY: the interpreter ran the program cleanly on the same memory.
+        let ours = unsafe { img.call(&mut mem) };
+        assert_eq!(ours, first.r0, "{}: JIT and interpreter differ", case.name);
+
+        let mut vm = rbpf::EbpfVmRaw::new(Some(&bytes)).expect("rbpf loads the program");
+        vm.register_helper(5, identity).expect("rbpf registers helper 5");
+        let rbpf_jit = vm.jit_compile().is_ok();
+        let mut rmem = vec![0u8; case.mem_len.max(8)];
+        if rbpf_jit {
+            // SAFETY: rbpf's JIT image of the program, run on memory it accepts.
+            let theirs = unsafe { vm.execute_program_jit(&mut rmem) }.expect("rbpf JIT runs it");
+            assert_eq!(theirs, first.r0, "{}: rbpf's JIT differs", case.name);
+        }
+
+        let (mut a, mut b, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..reps {
+            let mut mem = vec![0u8; case.mem_len];
+            let t = Instant::now();
+            // SAFETY: as above.
+            black_box(unsafe { img.call(black_box(&mut mem)) });
+            a.push(t.elapsed());
+            if rbpf_jit {
+                let mut rm = vec![0u8; case.mem_len.max(8)];
+                let t = Instant::now();
+                // SAFETY: as above.
+                black_box(unsafe { vm.execute_program_jit(black_box(&mut rm)) }.unwrap());
+                b.push(t.elapsed());
+            }
+            let mut m = Machine::conformance(vec![0; case.mem_len]);
+            let t = Instant::now();
+            black_box(prog.run(&mut m, black_box(args), opts).unwrap());
+            c.push(t.elapsed());
+            let mut rm = vec![0u8; case.mem_len.max(8)];
+            let t = Instant::now();
+            black_box(vm.execute_program(black_box(&mut rm)).unwrap());
+            d.push(t.elapsed());
+        }
+        let ours = ns(median(a), executed);
+        let (theirs, ratio) = if rbpf_jit {
+            let t = ns(median(b), executed);
+            (format!("{t:.3}"), format!("{:.2}x", t / ours))
+        } else {
+            ("no JIT".into(), "-".into())
+        };
+        println!(
+            "{:<42} {:>12.3} {:>12} {:>8} {:>12.3} {:>12.3}   ({} insns, ns per insn, median of {reps})",
+            case.name,
+            ours,
+            theirs,
+            ratio,
+            ns(median(c), executed),
+            ns(median(d), executed),
+            executed
+        );
+    }
+}

@@ -16,7 +16,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run bpf_conformance `.data` files through the interpreter.
+    /// Run bpf_conformance `.data` files through the interpreter or as JIT images.
     Conformance(cmd::conformance::Args),
     /// Act as a bpf_conformance plugin: program as hex on stdin, r0 in hex on stdout.
     #[command(name = "conformance-plugin", disable_help_flag = true)]
@@ -27,6 +27,9 @@ enum Command {
     Disasm(cmd::asm::DisasmArgs),
     /// Execute a program in the interpreter with the conformance environment.
     Exec(cmd::asm::ExecArgs),
+    /// Compile a program as the kernel's x86-64 JIT does and list its image (BPF instruction by
+    /// BPF instruction, with the prologue, epilogue and call sites named).
+    Jit(cmd::jit::Args),
     /// Check a scenario: verifier verdicts, programs before and after fixups, the link table.
     Check(cmd::check::Args),
     /// Run the x86-64 executor's known-answer rows in the executor and on this CPU.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Disasm(a) => cmd::asm::disasm(a),
         Command::Exec(a) => cmd::asm::exec(a),
         Command::Check(a) => cmd::check::run(a),
+        Command::Jit(a) => cmd::jit::run(a),
         Command::Oracle(a) => cmd::oracle::run(a),
         Command::Kat(a) => cmd::kat::run(a),
         Command::Profiles(a) => cmd::profiles::run(a),

@@ -171,8 +171,10 @@ pub struct Engine {
     /// The traced function's (patched) entry.
     pub entry: u64,
     /// Programs that run as JIT images: image entry to program index.
+    #[cfg(feature = "emu-jit")]
     pub jit_entries: BTreeMap<u64, usize>,
     /// JIT images running (innermost last): what is observed when each returns.
+    #[cfg(feature = "emu-jit")]
     pub jit_pending: Vec<super::jit::Pending>,
 }
 
@@ -256,11 +258,14 @@ impl Engine {
             if self.steps > STEP_BUDGET {
                 return Err(self.m.error(rip, ExecErrorKind::Budget { steps: self.steps }));
             }
-            if !self.jit_pending.is_empty() {
-                self.jit_returned();
-            }
-            if let Some(&prog) = self.jit_entries.get(&rip) {
-                self.jit_entered(prog);
+            #[cfg(feature = "emu-jit")]
+            {
+                if !self.jit_pending.is_empty() {
+                    self.jit_returned();
+                }
+                if let Some(&prog) = self.jit_entries.get(&rip) {
+                    self.jit_entered(prog);
+                }
             }
             match self.table.get(&rip).copied() {
                 Some(b) => self.behave(b, rip)?,

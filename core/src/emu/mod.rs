@@ -6,6 +6,7 @@ pub mod diff;
 pub mod engine;
 pub mod expect;
 pub mod helpers;
+#[cfg(feature = "emu-jit")]
 pub mod jit;
 pub mod random;
 pub mod report;

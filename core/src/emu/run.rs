@@ -400,7 +400,9 @@ pub fn place_engine(
         steps: 0,
         caller_ret: CALLER_RET,
         entry: place.func,
+        #[cfg(feature = "emu-jit")]
         jit_entries: BTreeMap::new(),
+        #[cfg(feature = "emu-jit")]
         jit_pending: Vec::new(),
     };
     load_programs(report, place, &mut engine)?;
@@ -414,7 +416,13 @@ pub fn place_engine(
 pub fn run(s: &Scenario, text: &str, profile: &Profile, opts: EmuOptions) -> Result<EmuReport, EmuError> {
     let mut w = build(s, text, profile)?;
     if opts.jit {
+        #[cfg(feature = "emu-jit")]
         super::jit::place_jit_images(&mut w.engine, &w.report, &w.place)?;
+        #[cfg(not(feature = "emu-jit"))]
+        return Err(EmuError::Jit {
+            program: String::new(),
+            message: "this build of fsession-core has no emu-jit feature".into(),
+        });
     }
     run_world(s, &mut w, opts)
 }

@@ -100,7 +100,7 @@ fn is_rel8(code: Code) -> bool {
 
 fn built(code: Code, r: Result<Instruction, iced_x86::IcedError>) -> Result<Instruction, JitErrorKind> {
     r.map_err(|e| JitErrorKind::Encode {
-        code: format!("{code:?}"),
+        code: crate::tramp::listing::code_name(code as u16),
         message: e.to_string(),
     })
 }
@@ -136,7 +136,7 @@ impl Asm {
                 }
             } else {
                 JitErrorKind::Encode {
-                    code: format!("{:?}", instr.code()),
+                    code: crate::tramp::listing::code_name(instr.code() as u16),
                     message: e.to_string(),
                 }
             });

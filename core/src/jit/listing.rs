@@ -69,7 +69,7 @@ pub(crate) fn role_note(role: Role) -> Option<String> {
         Role::StackAlloc => "BPF stack".into(),
         Role::TailCallCounter => "tail-call counter".into(),
         Role::CalleeSaved => "callee-saved".into(),
-        Role::Call { target } => format!("call {target:#x}"),
+        Role::Call { .. } => "call site".into(),
         Role::TailCall => "tail call".into(),
         Role::PokeBypass => "tail call: bypass (poked)".into(),
         Role::PokeTarget => "tail call: target (poked)".into(),

@@ -731,7 +731,7 @@ impl<'a> Func<'a> {
             (true, Size::W) => a.op_rr(Code::Movsxd_r64_rm32, q(dst), d(s)),
             (false, Size::B) => {
                 let i = Instruction::with2(Code::Movsx_r32_rm8, d(dst), b(s)).map_err(|e| JitErrorKind::Encode {
-                    code: "Movsx_r32_rm8".into(),
+                    code: crate::tramp::listing::code_name(Code::Movsx_r32_rm8 as u16),
                     message: e.to_string(),
                 })?;
                 a.emit_rex40(i, Role::Body)

@@ -72,16 +72,35 @@ pub struct JitRun {
 
 /// Compiles a conformance program for the environment: rewrites, helper addresses, images.
 pub fn compile_conformance(insns: &[Insn], profile: &Profile) -> Result<(Vec<Insn>, JitImage), JitRunError> {
+    compile_with_helpers(insns, profile, |id| {
+        CONFORMANCE_HELPERS.iter().position(|(h, _)| *h == id).map(helper_addr)
+    })
+}
+
+/// Compiles any program as the kernel would load it, for a listing: the rewrites, then the JIT
+/// with images at [`IMAGE_BASE`] and helper `id` at `HELPER_BASE + 16 * id` (the model has no
+/// kernel symbol table; the `call` bytes depend on these addresses, nothing else does).
+pub fn compile_listing(insns: &[Insn], profile: &Profile) -> Result<(Vec<Insn>, JitImage), JitRunError> {
+    compile_with_helpers(insns, profile, |id| {
+        u64::try_from(id).ok().map(|id| HELPER_BASE + 16 * id)
+    })
+}
+
+fn compile_with_helpers(
+    insns: &[Insn],
+    profile: &Profile,
+    helper: impl Fn(i32) -> Option<u64>,
+) -> Result<(Vec<Insn>, JitImage), JitRunError> {
     let fixed = misc_fixups(insns).map_err(JitRunError::Fixup)?;
     let decoded = decode_program_internal(&fixed).map_err(|e| JitRunError::Fixup(MiscFixError::Decode(e)))?;
     let mut calls = BTreeMap::new();
     for (index, instr) in &decoded {
         if let Instr::CallHelper(id) = instr {
-            let k = CONFORMANCE_HELPERS
-                .iter()
-                .position(|(h, _)| h == id)
-                .ok_or(JitRunError::UnknownHelper { index: *index, id: *id })?;
-            calls.insert(*index, helper_addr(k));
+            if *id == super::BPF_FUNC_TAIL_CALL {
+                continue;
+            }
+            let at = helper(*id).ok_or(JitRunError::UnknownHelper { index: *index, id: *id })?;
+            calls.insert(*index, at);
         }
     }
     let subs = super::subprogs(&fixed).map_err(JitRunError::Jit)?;

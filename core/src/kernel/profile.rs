@@ -224,12 +224,13 @@ pub enum ProfileError {
     },
 }
 
+/// The shipped profiles, as `build.rs` copies them (without their comment lines).
 const SHIPPED: [&str; 5] = [
-    include_str!("../../profiles/linux-6.12.toml"),
-    include_str!("../../profiles/linux-6.18.toml"),
-    include_str!("../../profiles/linux-7.0.toml"),
-    include_str!("../../profiles/fsession-v9.toml"),
-    include_str!("../../profiles/fsession-v9-patch05.toml"),
+    include_str!(concat!(env!("OUT_DIR"), "/linux-6.12.toml")),
+    include_str!(concat!(env!("OUT_DIR"), "/linux-6.18.toml")),
+    include_str!(concat!(env!("OUT_DIR"), "/linux-7.0.toml")),
+    include_str!(concat!(env!("OUT_DIR"), "/fsession-v9.toml")),
+    include_str!(concat!(env!("OUT_DIR"), "/fsession-v9-patch05.toml")),
 ];
 
 impl Profile {

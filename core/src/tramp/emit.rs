@@ -57,14 +57,17 @@ impl<'a> Emitter<'a> {
                     eerr(
                         Errno::ERANGE,
                         format!(
-                            "{:?} at image offset {offset} cannot reach {target:#x} with a rel32/rel8 field ({e})",
-                            instr.code()
+                            "{} at image offset {offset} cannot reach {target:#x} with a rel32/rel8 field ({e})",
+                            crate::tramp::listing::code_name(instr.code() as u16)
                         ),
                     )
                 } else {
                     eerr(
                         Errno::EINVAL,
-                        format!("cannot encode {:?} at offset {offset}: {e}", instr.code()),
+                        format!(
+                            "cannot encode {} at offset {offset}: {e}",
+                            crate::tramp::listing::code_name(instr.code() as u16)
+                        ),
                     )
                 }
             }

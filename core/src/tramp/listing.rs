@@ -243,11 +243,14 @@ pub enum ListingError {
     Trailing,
 }
 
-/// An iced-x86 `Code`'s name, from its number.
-fn code_name(code: u16) -> String {
-    iced_x86::Code::values()
-        .nth(usize::from(code))
-        .map_or_else(|| format!("Code({code})"), |c| format!("{c:?}"))
+/// An iced-x86 `Code` for messages: its mnemonic and number (`Mov Code 123`). Not the `Code`'s
+/// own name: its Debug table (all 4,000 names, 119 KB) would be in the playground's wasm for the
+/// sake of an error message.
+pub(crate) fn code_name(code: u16) -> String {
+    iced_x86::Code::values().nth(usize::from(code)).map_or_else(
+        || format!("Code({code})"),
+        |c| format!("{:?} (Code {code})", c.mnemonic()),
+    )
 }
 
 /// Disassembles the encoded bytes and joins each instruction with its annotation. Errors if the

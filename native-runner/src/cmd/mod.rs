@@ -5,6 +5,7 @@ pub mod check;
 pub mod conformance;
 pub mod emu_side;
 pub mod error;
+pub mod jit;
 pub mod kat;
 pub mod oracle;
 pub mod plugin;

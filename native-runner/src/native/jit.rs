@@ -11,7 +11,6 @@ use fsession_core::jit::run::JitRunError;
 use fsession_core::jit::{compile, subprogs, Addresses, JitImage, JitInput, INDIRECT_THUNK_SIZE};
 use fsession_core::kernel::miscfix::{misc_fixups, MiscFixError};
 use fsession_core::kernel::profile::Profile;
-use std::collections::BTreeMap;
 
 /// Why a program did not run to its exit on this CPU.
 #[derive(Debug, thiserror::Error)]
@@ -104,38 +103,63 @@ pub fn compile_conformance(insns: &[Insn], profile: &Profile) -> Result<NativeIm
         .iter()
         .map(|s| ((s.end - s.start + 2) as u64 * 128).div_ceil(64) * 64)
         .collect();
-    let mut region = CodeRegion::new((IMAGES + strides.iter().sum::<u64>()) as usize)?;
-    let base = region.addr();
     let helpers = conformance_helpers();
-    let mut calls = BTreeMap::new();
-    for (index, instr) in &decoded {
-        if let Instr::CallHelper(id) = instr {
-            let k = helpers
-                .iter()
-                .position(|(h, _)| h == id)
-                .ok_or(prep(JitRunError::UnknownHelper { index: *index, id: *id }))?;
-            calls.insert(*index, base + SHIM_STRIDE * k as u64);
-        }
-    }
+    // Near the helpers' code, so that calls the frame keeps 16-byte aligned can go to them
+    // directly (rel32); elsewhere, or out of reach, through the realigning shims.
+    let size = (IMAGES + strides.iter().sum::<u64>()) as usize;
+    let mut region = CodeRegion::near(helpers[0].1.wrapping_sub(0x4000_0000), size)?;
+    let base = region.addr();
+    let reach = |target: u64| {
+        let d = target.wrapping_sub(base) as i64;
+        d.unsigned_abs() < 0x7000_0000
+    };
     let mut images = Vec::with_capacity(subs.len());
     let mut at = base + IMAGES;
     for s in &strides {
         images.push(at);
         at += s;
     }
-    let addrs = Addresses {
+    let mut addrs = Addresses {
         images,
         call_base: base,
-        calls,
         return_thunk: Some(base + RETURN_THUNK),
         indirect_thunk_array: Some(base + THUNKS),
         ..Addresses::default()
     };
+    for (index, instr) in &decoded {
+        if let Instr::CallHelper(id) = instr {
+            let k = helpers
+                .iter()
+                .position(|(h, _)| h == id)
+                .ok_or(prep(JitRunError::UnknownHelper { index: *index, id: *id }))?;
+            addrs.calls.insert(*index, base + SHIM_STRIDE * k as u64);
+        }
+    }
     let input = JitInput {
         insns: &fixed,
         stack_depths: None,
     };
-    let image = compile(&input, profile, &addrs).map_err(|e| prep(JitRunError::Jit(e)))?;
+    let mut image = compile(&input, profile, &addrs).map_err(|e| prep(JitRunError::Jit(e)))?;
+    // A call site whose frame is 16-byte aligned (the entry is called from Rust with the C
+    // ABI's alignment: rbp is 16-aligned; then the stack and the pushes) calls the helper
+    // itself; the bytes change only in the rel32 of those calls.
+    let mut direct = false;
+    for (index, instr) in &decoded {
+        let Instr::CallHelper(id) = instr else { continue };
+        let Some((f, _)) = image.range_of(*index) else { continue };
+        let pushes = f.callee_saved.iter().filter(|b| **b).count() as u64 + if f.tail_call_reachable { 2 } else { 0 };
+        let aligned = (u64::from(f.stack) + 8 * pushes).is_multiple_of(16);
+        let Some(&(_, target)) = helpers.iter().find(|(h, _)| h == id) else {
+            continue;
+        };
+        if aligned && reach(target) && f.index == 0 {
+            addrs.calls.insert(*index, target);
+            direct = true;
+        }
+    }
+    if direct {
+        image = compile(&input, profile, &addrs).map_err(|e| prep(JitRunError::Jit(e)))?;
+    }
     for (k, (_, f)) in helpers.iter().enumerate() {
         let ip = base + SHIM_STRIDE * k as u64;
         region.write((ip - base) as usize, &shim(ip, *f)?)?;

@@ -481,6 +481,29 @@ test("phone-sized viewport: one column, the page itself does not scroll sideways
   await page.close();
 });
 
+test("JIT images: each program's x86, linked both ways with the programs table", async () => {
+  const page = await open();
+  // Closed (and not compiled) until opened.
+  assert.equal(await page.locator("#jit tbody tr").count(), 0);
+  await page.locator("#jit > summary").click();
+  await page.waitForSelector("#jit tbody tr[data-slot]");
+  const rows = await page.locator("#jit .jitprog").count();
+  assert.ok(rows >= 1, "one JIT image per loaded program");
+  // The prologue: the patch site nop, push rbp, mov rbp, rsp.
+  const text = await page.locator("#jit .jitprog").first().innerText();
+  assert.match(text, /patch site/);
+  assert.match(text, /push rbp/);
+  // A click on an x86 instruction selects its BPF row after fixups...
+  const slot = await page.locator("#jit tbody tr[data-slot]:not([data-slot=''])").first().getAttribute("data-slot");
+  await page.locator("#jit tbody tr[data-slot]:not([data-slot=''])").first().click();
+  await page.waitForSelector("#program-rows tr.sel");
+  const selText = await page.locator("#program-rows tr.sel td.idx").nth(1).innerText();
+  assert.equal(selText.trim(), slot);
+  // ...and the selected BPF row marks its x86 instructions.
+  assert.ok((await page.locator("#jit tbody tr.sel").count()) >= 1);
+  await page.close();
+});
+
 test("the gzipped wasm stays under the 600 KB budget", () => {
   const wasm = fs.readFileSync(path.join(dist, "web_bg.wasm"));
   const gz = zlib.gzipSync(wasm, { level: 9 }).length;

@@ -344,6 +344,7 @@ fn views(state: &UseReducerHandle<Shared>, view: &Rc<View>, other: Option<&View>
             // Each view is rendered again only when what it shows changed.
             { memoized(links_deps(view), { let v = view.clone(); move || links(&v) }) }
             { memoized((view.programs.clone(), all, *prog_selected), { let (v, all, ps) = (view.clone(), all, prog_selected.clone()); move || programs(&v, all, *ps, &ps) }) }
+            <crate::views::JitImages view={view.clone()} selected={*prog_selected} sel={prog_selected.clone()}/>
             { {
                 let style = ListingStyle { bytes: state.0.bytes, att: state.0.att, all };
                 let (v, selected, slot_mark) = (view.clone(), selected.clone(), slot_mark.clone());

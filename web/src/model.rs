@@ -30,6 +30,17 @@ pub struct ProgRow {
     pub note: String,
 }
 
+/// A program's JIT image as the listing shows it: core's typed rows, or why there is none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JitView {
+    /// The x86 instructions of every subprogram, each with its BPF slot (after fixups).
+    pub rows: Vec<fsession_core::jit::JitRow>,
+    /// Each subprogram: (index, image address, bytes).
+    pub funcs: Vec<(usize, u64, usize)>,
+    /// Why the JIT refused the program.
+    pub error: Option<String>,
+}
+
 /// One program's view.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgView {
@@ -153,6 +164,32 @@ fn prog_rows(p: &ProgramReport, bpf: Syntax) -> Vec<ProgRow> {
             }
         })
         .collect()
+}
+
+fn jit_view(r: &fsession_core::jit::scenario::Compiled) -> JitView {
+    match r {
+        Ok((_, image)) => JitView {
+            rows: image.rows(),
+            funcs: image.funcs.iter().map(|f| (f.index, f.addr, f.bytes.len())).collect(),
+            error: None,
+        },
+        Err(e) => JitView {
+            error: Some(e.to_string()),
+            ..JitView::default()
+        },
+    }
+}
+
+/// Each program's JIT image (`None`: not loaded), computed by core when the JIT view is open.
+pub fn jit_views(v: &View) -> Vec<Option<JitView>> {
+    let Some(r) = &v.report else { return vec![] };
+    let mut images: Vec<Option<JitView>> = vec![None; r.check.programs.len()];
+    for (i, c) in fsession_core::jit::scenario::program_images(&r.check, &Placement::default()) {
+        if let Some(slot) = images.get_mut(i) {
+            *slot = Some(jit_view(&c));
+        }
+    }
+    images
 }
 
 /// One program's view.

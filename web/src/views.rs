@@ -224,6 +224,130 @@ pub(crate) fn programs(v: &Rc<View>, all: bool, selected: Option<usize>, sel: &U
     }
 }
 
+/// The flat row index of program `i`'s row `j` in the programs table (heading rows included).
+fn flat_index(v: &View, i: usize, j: usize) -> usize {
+    v.programs[..i].iter().map(|p| 1 + p.rows.len()).sum::<usize>() + 1 + j
+}
+
+/// The program and the slot after fixups of the programs table's selected row, if any.
+fn selected_slot(v: &View, selected: Option<usize>) -> Option<(usize, usize)> {
+    let mut k = selected?;
+    for (i, p) in v.programs.iter().enumerate() {
+        if k == 0 {
+            return None;
+        }
+        if k <= p.rows.len() {
+            return p.rows[k - 1].after.as_ref().map(|a| (i, a.0));
+        }
+        k -= 1 + p.rows.len();
+    }
+    None
+}
+
+/// Properties of [`JitImages`].
+#[derive(Properties, Clone)]
+pub(crate) struct JitProps {
+    /// The computed view.
+    pub view: Rc<View>,
+    /// The programs table's selected row.
+    pub selected: Option<usize>,
+    /// Its handle (a click on an x86 instruction selects its BPF row).
+    pub sel: UseStateHandle<Option<usize>>,
+}
+
+impl PartialEq for JitProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.view, &o.view) && self.selected == o.selected
+    }
+}
+
+/// Each program's JIT image (bytes, x86, the BPF slot each range comes from, the prologue,
+/// epilogue and call sites named), linked both ways with the programs table: the selected
+/// fixups row marks its x86 instructions, a click on an x86 instruction selects its BPF row.
+/// Compiled only while the section is open, so that edits cost nothing more when it is closed.
+#[function_component(JitImages)]
+pub(crate) fn jit_images(p: &JitProps) -> Html {
+    let open = use_state(|| false);
+    let v = &p.view;
+    let on_toggle = {
+        let open = open.clone();
+        Callback::from(move |e: Event| {
+            if let Some(d) = e.target_dyn_into::<web_sys::HtmlDetailsElement>() {
+                open.set(d.open());
+            }
+        })
+    };
+    let intro = format!(
+        "JIT images: each program as the {} kernel's x86-64 JIT compiles it",
+        v.profile
+    );
+    if !*open {
+        return html! {
+            <details id="jit" ontoggle={on_toggle}><summary><h2>{ intro }</h2></summary></details>
+        };
+    }
+    let images = crate::model::jit_views(v);
+    let mark = selected_slot(v, p.selected);
+    let on_click = {
+        let (v, sel) = (v.clone(), p.sel.clone());
+        Callback::from(move |e: MouseEvent| {
+            let at = e
+                .target_dyn_into::<web_sys::Element>()
+                .and_then(|t| t.closest("tr[data-slot]").ok().flatten())
+                .and_then(|r| Some((r.get_attribute("data-prog")?, r.get_attribute("data-slot")?)))
+                .and_then(|(p, s)| Some((p.parse::<usize>().ok()?, s.parse::<usize>().ok()?)));
+            let Some((i, slot)) = at else { return };
+            let Some(p) = v.programs.get(i) else { return };
+            if let Some(j) = p
+                .rows
+                .iter()
+                .position(|r| r.after.as_ref().is_some_and(|a| a.0 == slot))
+            {
+                sel.set(Some(flat_index(&v, i, j)));
+            }
+        })
+    };
+    let program = |(i, (p, j)): (usize, (&crate::model::ProgView, &Option<crate::model::JitView>))| -> Html {
+        let Some(j) = j else { return html! {} };
+        if let Some(e) = &j.error {
+            return html! { <div class="jitprog"><h3>{ format!("{} ({})", p.name, p.attach) }</h3><p class="error">{ format!("not compiled: {e}") }</p></div> };
+        }
+        let funcs = j
+            .funcs
+            .iter()
+            .map(|(k, addr, len)| format!("subprog {k}: {len} bytes at {addr:#x}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let rows = j.rows.iter().enumerate().map(|(n, r)| {
+            let slot = r.bpf.map(|s| s.to_string()).unwrap_or_default();
+            let on = matches!((mark, r.bpf), (Some((mi, ms)), Some(s)) if mi == i && ms == s);
+            let hex: Vec<String> = r.bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let role = fsession_core::jit::role_note(r.role).unwrap_or_default();
+            html! {
+                <tr key={n} class={if on {"sel"} else {""}} data-prog={i.to_string()} data-slot={slot.clone()}>
+                    <td class="idx">{ r.func }</td>
+                    <td class="idx">{ format!("+{:#05x}", r.offset) }</td>
+                    <td class="hex">{ hex.join(" ") }</td>
+                    <td class="code">{ r.text.clone() }</td>
+                    <td class="idx">{ slot }</td>
+                    <td class="note">{ role }</td>
+                </tr>
+            }
+        });
+        html! {
+            <div class="jitprog"><h3>{ format!("{} ({}): {funcs}", p.name, p.attach) }</h3>
+                <table class="listing jit"><thead><tr><th>{"sub"}</th><th>{"offset"}</th><th>{"bytes"}</th><th>{"x86-64"}</th><th>{"BPF #"}</th><th>{"role"}</th></tr></thead>
+                <tbody onclick={on_click.clone()}>{ for rows }</tbody></table></div>
+        }
+    };
+    html! {
+        <details id="jit" open=true ontoggle={on_toggle}><summary><h2>{ intro }</h2></summary>
+            <p>{ "The program after fixups and the verifier's division rewrites, at the addresses the Run view uses. Select a row of the programs table to mark its instructions; click an instruction to select its BPF row." }</p>
+            { for v.programs.iter().zip(images.iter()).enumerate().map(program) }
+        </details>
+    }
+}
+
 /// How the listing is shown.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ListingStyle {

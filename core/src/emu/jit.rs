@@ -11,18 +11,12 @@ use super::report::Observation;
 use super::run::EmuError;
 use super::trace::EventKind;
 use crate::isa::{decode_program_internal, Instr};
-use crate::jit::{compile, subprogs, Addresses, JitInput};
-use crate::kernel::miscfix::misc_fixups;
+use crate::jit::scenario::compile_at;
 use crate::scenario::CheckReport;
 use crate::tramp::build::Placement;
 use crate::x86exec::{AreaKind, Gpr, Perms};
-use std::collections::BTreeMap;
 
-/// Where the helpers' models are called: helper `id` at `HELPER_BASE + 16 * id`, in rel32 reach
-/// of the images (`bpf_func` of program i is `func_base + i * 0x800`).
-pub const HELPER_BASE: u64 = 0xffff_ffff_9ff0_0000;
-/// Room for one program's images at its `bpf_func`.
-pub const IMAGE_ROOM: u64 = 0x800;
+pub use crate::jit::scenario::{HELPER_BASE, IMAGE_ROOM};
 
 /// A JIT image running: what its return is recognised by, and what was read at its entry.
 #[derive(Clone, Debug)]
@@ -140,31 +134,18 @@ pub fn place_jit_images(e: &mut Engine, report: &CheckReport, place: &Placement)
             program: name.clone(),
             message: m,
         };
-        let fixed = misc_fixups(e.progs[k].prepared.insns()).map_err(|x| jit_err(x.to_string()))?;
-        let decoded = decode_program_internal(&fixed).map_err(|x| jit_err(x.to_string()))?;
-        let mut calls = BTreeMap::new();
+        let insns = e.progs[k].prepared.insns();
+        let decoded = decode_program_internal(insns).map_err(|x| jit_err(x.to_string()))?;
         for (slot, instr) in &decoded {
             if let Instr::CallHelper(id) = instr {
                 if !helpers::is_modelled(*id) {
                     return Err(jit_err(format!("insn {slot}: no model of helper {id}")));
                 }
-                calls.insert(*slot, HELPER_BASE + 16 * *id as u64);
             }
         }
-        let subs = subprogs(&fixed).map_err(|x| jit_err(x.to_string()))?;
-        let per = IMAGE_ROOM / subs.len().max(1) as u64 / 16 * 16;
-        let addrs = Addresses {
-            images: (0..subs.len() as u64).map(|j| at + j * per).collect(),
-            call_base: HELPER_BASE,
-            calls,
-            return_thunk: Some(place.symbols.return_thunk),
-            ..Addresses::default()
-        };
-        let input = JitInput {
-            insns: &fixed,
-            stack_depths: None,
-        };
-        let image = compile(&input, &report.profile, &addrs).map_err(|x| jit_err(x.to_string()))?;
+        let (_, image) =
+            compile_at(insns, &report.profile, at, place.symbols.return_thunk).map_err(|x| jit_err(x.to_string()))?;
+        let per = IMAGE_ROOM / image.funcs.len().max(1) as u64 / 16 * 16;
         for f in &image.funcs {
             if f.bytes.len() as u64 > per {
                 return Err(jit_err(format!(

@@ -58,7 +58,7 @@ impl JitFunc {
 }
 
 /// A role's short name in the listing's comment column (`None` for plain translations).
-pub(crate) fn role_note(role: Role) -> Option<String> {
+pub fn role_note(role: Role) -> Option<String> {
     Some(match role {
         Role::Body => return None,
         Role::Endbr => "endbr (IBT)".into(),

@@ -24,10 +24,11 @@ mod listing;
 mod passes;
 mod regs;
 pub mod run;
+pub mod scenario;
 
 pub use analysis::{stack_depths, subprogs, tail_call_key, Subprog};
 pub use error::{JitError, JitErrorKind};
-pub use listing::{jit_text, render_listing, JitRow};
+pub use listing::{jit_text, render_listing, role_note, JitRow};
 
 use crate::isa::{Imm64Kind, Insn};
 use crate::kernel::profile::Profile;

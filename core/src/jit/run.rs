@@ -52,6 +52,14 @@ pub enum JitRunError {
     /// The JIT refused it.
     #[error("{0}")]
     Jit(JitError),
+    /// A map the program loads is not in the scenario.
+    #[error("insn {index}: no map {map}")]
+    UnknownMap {
+        /// The `lddw`.
+        index: usize,
+        /// The map's index or fd.
+        map: i32,
+    },
     /// The image faulted or did not return.
     #[error("{0}")]
     Exec(ExecError),

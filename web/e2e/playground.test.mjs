@@ -285,6 +285,10 @@ test("linux-6.12: its example from the gallery, and compared with linux-7.0", as
   const diffs = await page.$$eval("#compare-listing tr.diff", (rows) => rows.map((r) => r.innerText));
   assert.ok(diffs.some((r) => /int3/.test(r)), diffs.join("\n"));
   assert.ok(diffs.some((r) => /rbp\+0x18/.test(r)), diffs.join("\n"));
+  // The programs' JIT images are aligned too: 6.12's endbr64 (IBT) has no counterpart in 7.0.
+  await page.waitForSelector("#compare-jit-0 tr.diff");
+  const jit = await page.$$eval("#compare-jit-0 tr.diff", (rows) => rows.map((r) => r.innerText));
+  assert.ok(jit.some((r) => /endbr64/.test(r)), jit.join("\n"));
   await page.close();
 });
 

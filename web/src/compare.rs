@@ -54,11 +54,22 @@ pub struct KeyedRow {
     pub b: Option<String>,
 }
 
+/// One program's JIT images on both sides, aligned as the trampolines are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JitCompare {
+    /// The program.
+    pub program: String,
+    /// Its x86 instructions (all subprograms), aligned.
+    pub rows: Vec<ListingRow>,
+}
+
 /// The comparison of two views.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Comparison {
     /// The listings, aligned.
     pub listing: Vec<ListingRow>,
+    /// Each program loaded on both sides: its JIT images, aligned.
+    pub jit: Vec<JitCompare>,
     /// Frame slots by name: rbp offset and size.
     pub slots: Vec<KeyedRow>,
     /// `ctx[-1]` per program and pass.
@@ -73,6 +84,12 @@ impl Comparison {
         self.listing.iter().filter(|r| r.mark != Mark::Same).count()
             + self.slots.iter().filter(|r| r.mark != Mark::Same).count()
             + self.sees.iter().filter(|r| r.mark != Mark::Same).count()
+            + self
+                .jit
+                .iter()
+                .flat_map(|j| &j.rows)
+                .filter(|r| r.mark != Mark::Same)
+                .count()
     }
 }
 
@@ -84,21 +101,28 @@ pub fn compare(a: &View, b: &View) -> Comparison {
             .map(|r| r.listing.iter().map(|l| (l.offset, l.hex(), l.text.clone())).collect())
             .unwrap_or_default()
     };
-    let (la, lb) = (lines(a), lines(b));
-    // Instructions align when their text matches (targets are absolute addresses, so a call to
-    // the same function matches even where its rel32 bytes differ); such a pair is marked
-    // changed when the bytes differ.
-    let listing = diff(&la, &lb, |x, y| x.2 == y.2)
-        .into_iter()
-        .map(|(x, y)| ListingRow {
-            mark: match (&x, &y) {
-                (Some(p), Some(q)) if p.1 != q.1 => Mark::Changed,
-                (Some(_), Some(_)) => Mark::Same,
-                (Some(_), None) => Mark::Left,
-                _ => Mark::Right,
-            },
-            a: x.cloned(),
-            b: y.cloned(),
+    let listing = aligned(&lines(a), &lines(b));
+    let (ja, jb) = (crate::model::jit_views(a), crate::model::jit_views(b));
+    let jit_lines = |j: &crate::model::JitView| -> Vec<(usize, String, String)> {
+        j.rows
+            .iter()
+            .map(|r| {
+                let hex: Vec<String> = r.bytes.iter().map(|x| format!("{x:02x}")).collect();
+                (r.offset, hex.join(" "), r.text.clone())
+            })
+            .collect()
+    };
+    let jit = a
+        .programs
+        .iter()
+        .zip(&ja)
+        .filter_map(|(p, x)| {
+            let k = b.programs.iter().position(|q| q.name == p.name)?;
+            let (x, y) = (x.as_ref()?, jb.get(k)?.as_ref()?);
+            Some(JitCompare {
+                program: p.name.clone(),
+                rows: aligned(&jit_lines(x), &jit_lines(y)),
+            })
         })
         .collect();
     let slots_of = |v: &View| -> Vec<(String, String)> {
@@ -132,10 +156,30 @@ pub fn compare(a: &View, b: &View) -> Comparison {
     let holds = |v: &View| v.report.as_ref().is_some_and(|r| r.contract_holds());
     Comparison {
         listing,
+        jit,
         slots: keyed(&slots_of(a), &slots_of(b)),
         sees: keyed(&sees_of(a), &sees_of(b)),
         contract: (holds(a), holds(b)),
     }
+}
+
+/// Two listings aligned: instructions align when their text matches (targets are absolute
+/// addresses, so a call to the same function matches even where its rel32 bytes differ); such a
+/// pair is marked changed when the bytes differ.
+fn aligned(la: &[(usize, String, String)], lb: &[(usize, String, String)]) -> Vec<ListingRow> {
+    diff(la, lb, |x, y| x.2 == y.2)
+        .into_iter()
+        .map(|(x, y)| ListingRow {
+            mark: match (&x, &y) {
+                (Some(p), Some(q)) if p.1 != q.1 => Mark::Changed,
+                (Some(_), Some(_)) => Mark::Same,
+                (Some(_), None) => Mark::Left,
+                _ => Mark::Right,
+            },
+            a: x.cloned(),
+            b: y.cloned(),
+        })
+        .collect()
 }
 
 /// Rows by key, in the left side's order with the right side's extra keys where they fall.

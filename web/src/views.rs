@@ -607,10 +607,9 @@ pub(crate) fn comparison(a: &View, b: &View, names: (&str, &str), bytes: bool, a
             </>
         }
     };
-    let listing_row = {
-        let c = c.clone();
+    let aligned_row = |rows: Rc<Vec<compare::ListingRow>>| {
         Callback::from(move |i: usize| {
-            let r = &c.listing[i];
+            let r = &rows[i];
             let side = |x: &Option<(usize, String, String)>| match x {
                 Some((o, h, t)) => {
                     html! { <><td class="off">{ *o }</td>if bytes {<td class="hex">{ h.clone() }</td>}<td class="code">{ t.clone() }</td></> }
@@ -620,6 +619,7 @@ pub(crate) fn comparison(a: &View, b: &View, names: (&str, &str), bytes: bool, a
             html! { <tr key={i} class={class(r.mark)}><td class="mark">{ r.mark.sign() }</td>{ side(&r.a) }{ side(&r.b) }</tr> }
         })
     };
+    let listing_row = aligned_row(Rc::new(c.listing.clone()));
     let listing_head = html! { <tr><th></th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ na.clone() }</th><th>{"off"}</th>if bytes {<th>{"bytes"}</th>}<th>{ nb.clone() }</th></tr> };
     let verdict = |h: bool| if h { "holds" } else { "VIOLATED" };
     html! {
@@ -630,7 +630,13 @@ pub(crate) fn comparison(a: &View, b: &View, names: (&str, &str), bytes: bool, a
             { keyed("compare-sees", "ctx[-1] per program and pass", |c| &c.sees) }
             { keyed("compare-slots", "Stack frame slots", |c| &c.slots) }
             <h3>{"Trampoline (aligned by instruction text; ≠ where the bytes differ)"}</h3>
-            <Rows id="compare-listing" len={c.listing.len()} row={listing_row} head={listing_head} label="the two trampolines aligned" all={all}/>
+            <Rows id="compare-listing" len={c.listing.len()} row={listing_row} head={listing_head.clone()} label="the two trampolines aligned" all={all}/>
+            { for c.jit.iter().enumerate().map(|(k, j)| html! {
+                <>
+                <h3>{ format!("JIT image of {} (aligned by instruction text; ≠ where the bytes differ)", j.program) }</h3>
+                <Rows id={format!("compare-jit-{k}")} len={j.rows.len()} row={aligned_row(Rc::new(j.rows.clone()))} head={listing_head.clone()} label={format!("the JIT images of {} aligned", j.program)} all={all}/>
+                </>
+            }) }
         </div>
     }
 }

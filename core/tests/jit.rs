@@ -523,3 +523,37 @@ fn interpreter_and_jit_agree_on_seeded_random_programs() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     assert!(ran >= 390, "{ran}");
 }
+
+/// Arbitrary slots never make the JIT panic: it compiles them or refuses them with a typed
+/// error (decode errors, jumps out of the program, unresolved addresses, ...).
+#[test]
+fn arbitrary_slots_are_compiled_or_refused_never_a_panic() {
+    let p = p618();
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..3000 {
+        let n = 1 + rng.below(24) as usize;
+        let mut insns: Vec<Insn> = (0..n)
+            .map(|_| {
+                let code = rng.next() as u8;
+                Insn::new(
+                    code,
+                    rng.below(12) as u8,
+                    rng.below(12) as u8,
+                    (rng.below(9) as i16) - 4,
+                    rng.next() as i32 >> rng.below(32),
+                )
+            })
+            .collect();
+        insns.push(Insn::new(0x95, 0, 0, 0, 0));
+        let input = JitInput {
+            insns: &insns,
+            stack_depths: None,
+        };
+        match compile(&input, &p, &addrs(8)) {
+            Ok(_) => ok += 1,
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(ok > 0 && refused > 0, "{ok} compiled, {refused} refused");
+}

@@ -25,10 +25,18 @@ type R<T> = Result<T, CodegenError>;
 
 const ARG64: [AsmRegister64; 6] = [rdi, rsi, rdx, rcx, r8, r9];
 
-/// `push rbp; mov rbp, rsp; and rsp, -16; call target; leave; ret`: calls Rust code with the
-/// stack aligned whatever the trampoline's alignment (the kernel builds with 8-byte alignment).
+/// Calls Rust code with the stack aligned whatever the caller's alignment (the kernel builds
+/// with 8-byte alignment): where the caller's stack is already as the C ABI wants it (rsp ≡ 8
+/// mod 16 at this entry) a tail jump to `target`; else `push rbp; mov rbp, rsp; and rsp, -16;
+/// call target; leave; ret`. Only rax and the flags are used, both a callee's to clobber.
 pub fn shim(ip: u64, target: u64) -> R<Vec<u8>> {
     let mut a = CodeAssembler::new(64)?;
+    let mut realign = a.create_label();
+    a.test(spl, 8)?;
+    a.jz(realign)?;
+    a.mov(rax, target)?;
+    a.jmp(rax)?;
+    a.set_label(&mut realign)?;
     a.push(rbp)?;
     a.mov(rbp, rsp)?;
     a.and(rsp, -16)?;

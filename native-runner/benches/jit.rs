@@ -12,81 +12,10 @@ use fsession_core::kernel::profile::Profile;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-struct Case {
-    name: &'static str,
-    text: &'static str,
-    mem_len: usize,
-}
+mod common;
+use common::{identity, median, Case, CALLS, COUNTING, HELPER_CALLS, MEMORY};
 
-const CASES: &[Case] = &[
-    Case {
-        name: "counting loop (30M insns)",
-        text: "r0 = 0\nr1 = 0\nloop:\nr0 += r1\nr1 += 1\nif r1 < 10000000 goto loop\nexit\n",
-        mem_len: 0,
-    },
-    Case {
-        name: "memory loop (loads/stores to mem and stack)",
-        text: "\
-            r0 = 0\nr6 = 0\n\
-            loop:\n\
-            r2 = r6\nr2 &= 56\nr3 = r1\nr3 += r2\n\
-            r4 = *(u64 *)(r3 +0)\n\
-            r4 += r6\n\
-            *(u64 *)(r3 +0) = r4\n\
-            *(u64 *)(r10 -8) = r4\n\
-            r5 = *(u32 *)(r10 -8)\n\
-            r0 += r5\n\
-            r6 += 1\n\
-            if r6 < 1000000 goto loop\n\
-            exit\n",
-        mem_len: 64,
-    },
-    Case {
-        name: "call loop (helper calls)",
-        text: "\
-            r6 = 0\nr7 = 0\n\
-            loop:\n\
-            r1 = r7\n\
-            r1 += r6\n\
-            call 5\n\
-            r7 = r0\n\
-            r6 += 1\n\
-            if r6 < 1000000 goto loop\n\
-            r0 = r7\n\
-            exit\n",
-        mem_len: 0,
-    },
-    Case {
-        name: "call loop (bpf-to-bpf and helper calls)",
-        text: "\
-            r6 = 0\nr7 = 0\n\
-            loop:\n\
-            r1 = r6\n\
-            call f\n\
-            r7 += r0\n\
-            r1 = r7\n\
-            call 5\n\
-            r7 = r0\n\
-            r6 += 1\n\
-            if r6 < 1000000 goto loop\n\
-            r0 = r7\n\
-            exit\n\
-            f:\n\
-            r0 = r1\n\
-            r0 += 1\n\
-            exit\n",
-        mem_len: 0,
-    },
-];
-
-fn identity(a: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    a
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+const CASES: &[Case] = &[COUNTING, MEMORY, HELPER_CALLS, CALLS];
 
 fn ns(d: Duration, n: u64) -> f64 {
     d.as_nanos() as f64 / n as f64

@@ -484,34 +484,81 @@ impl Engine {
         self.m.mem.read(addr, 8).ok()
     }
 
-    /// Runs program `idx` as its `bpf_func(ctx)`: returns r0 (0 if it failed, as native).
-    fn bpf_func(&mut self, idx: usize, _at: u64) -> Result<u64, ExecError> {
+    /// What program `idx` is entered with (ctx in rdi, the trampoline's frame at rbp), read
+    /// before it runs; [`Engine::observe_return`] finishes it.
+    pub(crate) fn observe_entry(&self, idx: usize) -> Entry {
         let ctx = self.m.cpu.get(Gpr::RDI);
         let rbp = self.m.cpu.get(Gpr::RBP);
-        let rsp = self.m.cpu.get(Gpr::RSP);
         let (low_off, nr_regs, save_ret) = match &self.layout {
             Some(l) => (l.cookie_off as u64, l.nr_regs, l.save_ret),
             None => (8, 0, false),
         };
         let low = rbp.wrapping_sub(low_off);
-        let words = |e: &Engine| -> Vec<u64> {
-            (0..low_off / 8)
-                .map(|k| e.read_word(low + 8 * k).unwrap_or(0))
-                .collect()
-        };
         let func_meta = self.read_word(ctx.wrapping_sub(8)).unwrap_or(0);
         let decoded = self.verifier_meta.decode(func_meta);
-        let cookie_user = self.progs[idx].cookie_user;
-        let cookie_ptr = cookie_user.then(|| ctx.wrapping_sub(8 * decoded.1));
-        let in_frame = |p: u64| p >= low && p.wrapping_add(8) <= rbp;
-        let cookie_before = cookie_ptr.filter(|&p| in_frame(p)).and_then(|p| self.read_word(p));
-        let args = (0..nr_regs)
-            .map(|k| self.read_word(ctx + 8 * k as u64).unwrap_or(0))
-            .collect();
-        let retval = save_ret.then(|| self.read_word(rbp.wrapping_sub(8)).unwrap_or(0));
-        let frame_before = words(self);
+        let cookie_ptr = self.progs[idx].cookie_user.then(|| ctx.wrapping_sub(8 * decoded.1));
+        let words = low_off / 8;
+        Entry {
+            low,
+            words,
+            obs: Observation {
+                prog: self.progs[idx].name.clone(),
+                call: self.call,
+                ctx,
+                func_meta,
+                decoded,
+                cookie_ptr,
+                cookie_before: self.cookie_word(cookie_ptr, low, rbp),
+                cookie_after: None,
+                args: (0..nr_regs)
+                    .map(|k| self.read_word(ctx + 8 * k as u64).unwrap_or(0))
+                    .collect(),
+                retval: save_ret.then(|| self.read_word(rbp.wrapping_sub(8)).unwrap_or(0)),
+                r0: Ok(0),
+                rbp,
+                frame_before: self.frame_words(low, words),
+                frame_after: vec![],
+                seen: None,
+            },
+        }
+    }
+
+    /// The program's observation at its return, with what it returned and, when interpreted,
+    /// what it was seen to do.
+    pub(crate) fn observe_return(
+        &self,
+        e: Entry,
+        r0: Result<u64, crate::interp::VmError>,
+        seen: Option<Box<ProgramSeen>>,
+    ) -> Observation {
+        Observation {
+            cookie_after: self.cookie_word(e.obs.cookie_ptr, e.low, e.obs.rbp),
+            frame_after: self.frame_words(e.low, e.words),
+            r0,
+            seen,
+            ..e.obs
+        }
+    }
+
+    /// The program's cookie slot, when it has one inside the frame (`low` up to `rbp`).
+    fn cookie_word(&self, cookie_ptr: Option<u64>, low: u64, rbp: u64) -> Option<u64> {
+        cookie_ptr
+            .filter(|&p| p >= low && p.wrapping_add(8) <= rbp)
+            .and_then(|p| self.read_word(p))
+    }
+
+    /// The frame words a program may touch, from the lowest cookie slot up to rbp.
+    fn frame_words(&self, low: u64, words: u64) -> Vec<u64> {
+        (0..words).map(|k| self.read_word(low + 8 * k).unwrap_or(0)).collect()
+    }
+
+    /// Runs program `idx` as its `bpf_func(ctx)`: returns r0 (0 if it failed, as native).
+    fn bpf_func(&mut self, idx: usize, _at: u64) -> Result<u64, ExecError> {
+        let entry = self.observe_entry(idx);
+        let ctx = entry.obs.ctx;
+        let rsp = self.m.cpu.get(Gpr::RSP);
         let attach_cookie = self.read_word(self.current_run_ctx).unwrap_or(0);
-        let mut regions = vec![(low, low_off), (rsp.wrapping_sub(PROG_STACK), PROG_STACK)];
+        let mut regions = vec![(entry.low, 8 * entry.words), (rsp.wrapping_sub(PROG_STACK), PROG_STACK)];
         regions.extend(self.maps.iter().copied());
         let prepared = self.progs[idx].prepared.clone();
         let inlined = self.progs[idx].inlined.clone();
@@ -543,27 +590,21 @@ impl Engine {
         }
         let r0 = res.map(|r| r.r0);
         let ret = *r0.as_ref().unwrap_or(&0);
-        let cookie_after = cookie_ptr.filter(|&p| in_frame(p)).and_then(|p| self.read_word(p));
-        let frame_after = words(self);
-        self.observations.push(Observation {
-            prog: self.progs[idx].name.clone(),
-            call: self.call,
-            ctx,
-            func_meta,
-            decoded,
-            cookie_ptr,
-            cookie_before,
-            cookie_after,
-            args,
-            retval,
-            r0,
-            rbp,
-            frame_before,
-            frame_after,
-            seen: Some(Box::new(seen)),
-        });
+        let obs = self.observe_return(entry, r0, Some(Box::new(seen)));
+        self.observations.push(obs);
         Ok(ret)
     }
+}
+
+/// A program entered: its observation so far and the frame words it may touch.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    /// What it was entered with.
+    pub obs: Observation,
+    /// The lowest frame word it may touch.
+    pub low: u64,
+    /// How many words from there up to rbp.
+    pub words: u64,
 }
 
 /// The program stack below the `bpf_func` call's return address (the kernel's interpreter keeps

@@ -262,7 +262,11 @@ fn entry_or(r: &Regs, x: u8) -> Val {
 pub fn stack_depths(insns: &[Insn]) -> Result<Vec<u32>, JitError> {
     let prog = decode(insns)?;
     let subs = subprogs_of(&prog, insns.len())?;
-    Ok(subs.iter().map(|s| walk(&prog, *s).depth).collect())
+    Ok(stack_depths_of(&prog, &subs))
+}
+
+pub(crate) fn stack_depths_of(prog: &[(usize, Instr)], subs: &[Subprog]) -> Vec<u32> {
+    subs.iter().map(|s| walk(prog, *s).depth).collect()
 }
 
 /// For the tail call at `slot`: the slot of the `lddw` that loads its prog array and the

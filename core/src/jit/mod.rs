@@ -21,6 +21,7 @@ mod analysis;
 mod emit;
 mod error;
 mod listing;
+pub mod load;
 mod passes;
 mod regs;
 pub mod run;
@@ -131,22 +132,6 @@ pub enum Role {
     Padding,
 }
 
-impl Role {
-    /// Whether the instruction belongs to the prologue.
-    pub const fn is_prologue(self) -> bool {
-        matches!(
-            self,
-            Role::Endbr
-                | Role::PatchSite
-                | Role::TailCallInit
-                | Role::Frame
-                | Role::TailCallLanding
-                | Role::StackAlloc
-                | Role::TailCallCounter
-        )
-    }
-}
-
 /// One x86 instruction of an image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct JitInsn {
@@ -193,16 +178,6 @@ pub struct JitFunc {
 pub struct JitImage {
     /// One image per subprogram.
     pub funcs: Vec<JitFunc>,
-}
-
-impl JitImage {
-    /// The subprogram image whose translation holds instruction slot `slot`, and that range.
-    pub fn range_of(&self, slot: usize) -> Option<(&JitFunc, (usize, usize))> {
-        self.funcs
-            .iter()
-            .find(|f| (f.start..f.end).contains(&slot))
-            .map(|f| (f, f.ranges[slot - f.start]))
-    }
 }
 
 /// Compiles a program as the profile's kernel JIT does, at the given addresses.

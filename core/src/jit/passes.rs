@@ -1013,7 +1013,7 @@ pub(super) fn compile(input: &JitInput<'_>, profile: &Profile, addrs: &Addresses
     let subs = analysis::subprogs_of(&prog, input.insns.len())?;
     let depths = match &input.stack_depths {
         Some(d) => d.clone(),
-        None => analysis::stack_depths(input.insns)?,
+        None => analysis::stack_depths_of(&prog, &subs),
     };
     let reach = analysis::tail_call_reachable(&prog, &subs);
     let mut funcs = Vec::with_capacity(subs.len());

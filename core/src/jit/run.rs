@@ -3,12 +3,12 @@
 //! program goes through the verifier's division rewrites ([`crate::kernel::miscfix`]) and the JIT
 //! exactly as the kernel would load it; the executor then runs the image's bytes.
 
-use super::{compile, Addresses, JitError, JitImage, JitInput};
-use crate::isa::{decode_program_internal, Insn, Instr};
-use crate::kernel::miscfix::{misc_fixups, MiscFixError};
+use super::load::{compile_loaded, Compiled, Site};
+use super::{JitError, JitImage};
+use crate::isa::Insn;
+use crate::kernel::miscfix::MiscFixError;
 use crate::kernel::profile::Profile;
 use crate::x86exec::{AreaKind, ExecError, ExecErrorKind, Gpr, Machine, Perms, Space};
-use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// Where the images go (the kernel's module area).
@@ -60,6 +60,16 @@ pub enum JitRunError {
         /// The map's index or fd.
         map: i32,
     },
+    /// A subprogram's image does not fit the room its place gives it.
+    #[error("the image of subprogram {func} ({len} bytes) does not fit its {room} bytes")]
+    ImageRoom {
+        /// The subprogram.
+        func: usize,
+        /// Its image's length.
+        len: usize,
+        /// The room.
+        room: u64,
+    },
     /// The image faulted or did not return.
     #[error("{0}")]
     Exec(ExecError),
@@ -79,53 +89,30 @@ pub struct JitRun {
 }
 
 /// Compiles a conformance program for the environment: rewrites, helper addresses, images.
-pub fn compile_conformance(insns: &[Insn], profile: &Profile) -> Result<(Vec<Insn>, JitImage), JitRunError> {
-    compile_with_helpers(insns, profile, |id| {
+pub fn compile_conformance(insns: &[Insn], profile: &Profile) -> Compiled {
+    compile_here(insns, profile, |id| {
         CONFORMANCE_HELPERS.iter().position(|(h, _)| *h == id).map(helper_addr)
     })
 }
 
 /// Compiles any program as the kernel would load it, for a listing: the rewrites, then the JIT
-/// with images at [`IMAGE_BASE`] and helper `id` at `HELPER_BASE + 16 * id` (the model has no
+/// with images from [`IMAGE_BASE`], [`IMAGE_STRIDE`] apart, and helper `id` at `HELPER_BASE + 16 * id` (the model has no
 /// kernel symbol table; the `call` bytes depend on these addresses, nothing else does).
-pub fn compile_listing(insns: &[Insn], profile: &Profile) -> Result<(Vec<Insn>, JitImage), JitRunError> {
-    compile_with_helpers(insns, profile, |id| {
+pub fn compile_listing(insns: &[Insn], profile: &Profile) -> Compiled {
+    compile_here(insns, profile, |id| {
         u64::try_from(id).ok().map(|id| HELPER_BASE + 16 * id)
     })
 }
 
-fn compile_with_helpers(
-    insns: &[Insn],
-    profile: &Profile,
-    helper: impl Fn(i32) -> Option<u64>,
-) -> Result<(Vec<Insn>, JitImage), JitRunError> {
-    let fixed = misc_fixups(insns).map_err(JitRunError::Fixup)?;
-    let decoded = decode_program_internal(&fixed).map_err(|e| JitRunError::Fixup(MiscFixError::Decode(e)))?;
-    let mut calls = BTreeMap::new();
-    for (index, instr) in &decoded {
-        if let Instr::CallHelper(id) = instr {
-            if *id == super::BPF_FUNC_TAIL_CALL {
-                continue;
-            }
-            let at = helper(*id).ok_or(JitRunError::UnknownHelper { index: *index, id: *id })?;
-            calls.insert(*index, at);
-        }
-    }
-    let subs = super::subprogs(&fixed).map_err(JitRunError::Jit)?;
-    let addrs = Addresses {
-        images: (0..subs.len() as u64).map(|k| IMAGE_BASE + k * IMAGE_STRIDE).collect(),
+fn compile_here(insns: &[Insn], profile: &Profile, helper: impl Fn(i32) -> Option<u64>) -> Compiled {
+    let site = Site {
+        images: |subs: &[super::Subprog]| (0..subs.len() as u64).map(|k| IMAGE_BASE + k * IMAGE_STRIDE).collect(),
+        helper,
         call_base: HELPER_BASE,
-        calls,
         return_thunk: Some(HELPER_BASE + 0xff0),
         indirect_thunk_array: Some(HELPER_BASE + 0x800),
-        ..Addresses::default()
     };
-    let input = JitInput {
-        insns: &fixed,
-        stack_depths: None,
-    };
-    let image = compile(&input, profile, &addrs).map_err(JitRunError::Jit)?;
-    Ok((fixed, image))
+    compile_loaded(insns, profile, site)
 }
 
 fn helper_addr(k: usize) -> u64 {

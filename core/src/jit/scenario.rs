@@ -3,15 +3,16 @@
 //! relies on) compiled for its `bpf_func` address under the scenario's profile. One home for the
 //! playground's JIT listings and the executor's images (`emu::jit`).
 
+pub use super::load::Compiled;
+use super::load::{compile_loaded, Site};
 use super::run::JitRunError;
-use super::{compile, subprogs, Addresses, JitImage, JitInput, BPF_FUNC_TAIL_CALL};
-use crate::emu::run::{relocate_maps, MAP_BASE, MAP_STRIDE};
-use crate::isa::{decode_program_internal, Insn, Instr};
-use crate::kernel::miscfix::{misc_fixups, MiscFixError};
+use super::Subprog;
+use crate::emu::run::{relocate_maps, RelocError, MAP_BASE, MAP_STRIDE};
+use crate::isa::Insn;
+use crate::kernel::miscfix::MiscFixError;
 use crate::kernel::profile::Profile;
 use crate::scenario::CheckReport;
 use crate::tramp::build::Placement;
-use std::collections::BTreeMap;
 
 /// Where helper calls go: helper `id` at `HELPER_BASE + 16 * id`, in rel32 reach of the images
 /// (`bpf_func` of program i is `func_base + i * 0x800`).
@@ -24,35 +25,33 @@ pub fn helper_addr(id: i32) -> u64 {
     HELPER_BASE.wrapping_add(16 * id as u64)
 }
 
-/// A compiled program: the program the JIT compiled (after the rewrites) and its image.
-pub type Compiled = Result<(Vec<Insn>, JitImage), JitRunError>;
-
-/// Compiles a fixed program for `bpf_func` = `at`: the rewrites, helper calls at
-/// [`helper_addr`], subprograms within [`IMAGE_ROOM`]. Returns the program the JIT compiled.
-pub fn compile_at(insns: &[Insn], profile: &Profile, at: u64, return_thunk: u64) -> Compiled {
-    let fixed = misc_fixups(insns).map_err(JitRunError::Fixup)?;
-    let decoded = decode_program_internal(&fixed).map_err(|e| JitRunError::Fixup(MiscFixError::Decode(e)))?;
-    let calls: BTreeMap<usize, u64> = decoded
-        .iter()
-        .filter_map(|(slot, i)| match i {
-            Instr::CallHelper(id) if *id != BPF_FUNC_TAIL_CALL => Some((*slot, helper_addr(*id))),
-            _ => None,
-        })
-        .collect();
-    let subs = subprogs(&fixed).map_err(JitRunError::Jit)?;
-    let per = IMAGE_ROOM / subs.len().max(1) as u64 / 16 * 16;
-    let addrs = Addresses {
-        images: (0..subs.len() as u64).map(|j| at + j * per).collect(),
+/// Compiles a fixed program for `bpf_func` = `at`: the rewrites, calls of the helpers `known`
+/// accepts at [`helper_addr`], the subprograms sharing [`IMAGE_ROOM`] (an image that outgrows
+/// its share is refused). Returns the program the JIT compiled.
+pub fn compile_at(
+    insns: &[Insn],
+    profile: &Profile,
+    at: u64,
+    return_thunk: u64,
+    known: impl Fn(i32) -> bool,
+) -> Compiled {
+    let share = |n: usize| IMAGE_ROOM / n.max(1) as u64 / 16 * 16;
+    let site = Site {
+        images: |subs: &[Subprog]| (0..subs.len() as u64).map(|j| at + j * share(subs.len())).collect(),
+        helper: |id| known(id).then(|| helper_addr(id)),
         call_base: HELPER_BASE,
-        calls,
         return_thunk: Some(return_thunk),
-        ..Addresses::default()
+        indirect_thunk_array: None,
     };
-    let input = JitInput {
-        insns: &fixed,
-        stack_depths: None,
-    };
-    let image = compile(&input, profile, &addrs).map_err(JitRunError::Jit)?;
+    let (fixed, image) = compile_loaded(insns, profile, site)?;
+    let room = share(image.funcs.len());
+    if let Some(f) = image.funcs.iter().find(|f| f.bytes.len() as u64 > room) {
+        return Err(JitRunError::ImageRoom {
+            func: f.index,
+            len: f.bytes.len(),
+            room,
+        });
+    }
     Ok((fixed, image))
 }
 
@@ -71,9 +70,10 @@ pub fn program_images(report: &CheckReport, place: &Placement) -> Vec<(usize, Co
                 &report.profile,
                 place.program(i).bpf_func,
                 place.symbols.return_thunk,
+                |_| true,
             ),
-            Err(crate::emu::run::RelocError::Decode(e)) => Err(JitRunError::Fixup(MiscFixError::Decode(e))),
-            Err(crate::emu::run::RelocError::NoMap { index, map }) => Err(JitRunError::UnknownMap { index, map }),
+            Err(RelocError::Decode(e)) => Err(JitRunError::Fixup(MiscFixError::Decode(e))),
+            Err(RelocError::NoMap { index, map }) => Err(JitRunError::UnknownMap { index, map }),
         };
         out.push((i, r));
     }

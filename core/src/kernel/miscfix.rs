@@ -98,31 +98,28 @@ pub fn misc_fixups(insns: &[Insn]) -> Result<Vec<Insn>, MiscFixError> {
     let decoded = decode_program_internal(insns).map_err(MiscFixError::Decode)?;
     let mut p = Patcher::new(insns);
     for (orig, instr) in decoded {
-        if let Instr::Atomic {
-            size: crate::isa::Size::W,
-            op: crate::isa::AtomicOp::Cmpxchg,
-            ..
-        } = instr
-        {
-            let pos = p.range_of(orig).map(|r| r.start).unwrap_or(orig);
-            let zext = Insn::new(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_0, 0, 0);
-            p.patch(pos, &[insns[orig], zext]).map_err(MiscFixError::Patch)?;
-            continue;
-        }
-        let Instr::Alu { wide, op, dst, src } = instr else {
-            continue;
-        };
-        let seq = match (op, src) {
-            (AluOp::Div | AluOp::Mod | AluOp::SDiv | AluOp::SMod, Operand::Imm(0)) => {
-                return Err(MiscFixError::DivByZero { index: orig })
-            }
-            (AluOp::SDiv, Operand::Imm(-1)) => {
-                vec![Insn::new(classes(wide).0 | BPF_NEG | BPF_K, dst, 0, 0, 0)]
-            }
-            (AluOp::SMod, Operand::Imm(-1)) => vec![Insn::new(BPF_ALU | BPF_MOV | BPF_K, dst, 0, 0, 0)],
-            (AluOp::Div | AluOp::Mod | AluOp::SDiv | AluOp::SMod, Operand::Reg(s)) => {
-                by_register(insns[orig], wide, op, dst, s)
-            }
+        let seq = match instr {
+            Instr::Atomic {
+                size: crate::isa::Size::W,
+                op: crate::isa::AtomicOp::Cmpxchg,
+                ..
+            } => vec![
+                insns[orig],
+                Insn::new(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_0, 0, 0),
+            ],
+            Instr::Alu { wide, op, dst, src } => match (op, src) {
+                (AluOp::Div | AluOp::Mod | AluOp::SDiv | AluOp::SMod, Operand::Imm(0)) => {
+                    return Err(MiscFixError::DivByZero { index: orig })
+                }
+                (AluOp::SDiv, Operand::Imm(-1)) => {
+                    vec![Insn::new(classes(wide).0 | BPF_NEG | BPF_K, dst, 0, 0, 0)]
+                }
+                (AluOp::SMod, Operand::Imm(-1)) => vec![Insn::new(BPF_ALU | BPF_MOV | BPF_K, dst, 0, 0, 0)],
+                (AluOp::Div | AluOp::Mod | AluOp::SDiv | AluOp::SMod, Operand::Reg(s)) => {
+                    by_register(insns[orig], wide, op, dst, s)
+                }
+                _ => continue,
+            },
             _ => continue,
         };
         let pos = p.range_of(orig).map(|r| r.start).unwrap_or(orig);

@@ -11,6 +11,8 @@ use super::rt::{self, Frame, Runtime};
 use fsession_core::api::{self, Answer, Request};
 use fsession_core::emu::expect::{evaluate, Evaluated, Outcome, ProgCounters};
 use fsession_core::emu::run::{call_words, relocate_maps, EmuError, RelocError};
+use fsession_core::isa::Insn;
+use fsession_core::jit::load::{compile_rewritten, image_room, images_from, rewrite, Site};
 use fsession_core::kernel::profile::{Mitigations, Profile};
 use fsession_core::scenario::{check, CheckReport, FunctionBody, ReentryHelper, Scenario, ScenarioError};
 use fsession_core::tramp::build::{spec_for, Placement};
@@ -124,21 +126,14 @@ pub enum ExecError {
     /// errors as the executor's).
     #[error(transparent)]
     Emu(EmuError),
-    /// The model's JIT refused a program the verifier accepted.
+    /// The verifier's rewrites, a helper without a native implementation, or the model's JIT
+    /// refused a program the verifier accepted.
     #[error("{program}: JIT: {error}")]
     Jit {
         /// The program.
         program: String,
         /// Why.
-        error: fsession_core::jit::JitError,
-    },
-    /// The verifier's rewrites for the JIT refused a program.
-    #[error("{program}: {error}")]
-    Fixup {
-        /// The program.
-        program: String,
-        /// Why.
-        error: String,
+        error: fsession_core::jit::run::JitRunError,
     },
     /// The runtime was not installed (run without build).
     #[error("the runtime is not installed: build the scenario first")]
@@ -368,76 +363,59 @@ fn load_programs(report: &CheckReport, maps: &[Box<[u8]>]) -> Result<Loaded, Exe
     Ok(l)
 }
 
-/// Room for one program's JIT image: the kernel's estimate is below 64 bytes per instruction;
-/// twice that per slot, and two slots more for the prologue and epilogue.
-fn jit_stride(insns: &[fsession_core::isa::Insn]) -> usize {
-    ((insns.len() + 2) * 128).div_ceil(64) * 64
+/// The loaded programs as the JIT takes them (after the verifier's rewrites), each with the
+/// room its images need.
+fn rewritten(l: &Loaded) -> Result<Vec<(Vec<Insn>, u64)>, ExecError> {
+    let mut out = Vec::with_capacity(l.progs.len());
+    for p in &l.progs {
+        let jit_err = |error| ExecError::Jit {
+            program: p.name.clone(),
+            error,
+        };
+        let fixed = rewrite(&p.insns).map_err(jit_err)?;
+        let room = image_room(&fixed).map_err(jit_err)?;
+        out.push((fixed, room));
+    }
+    Ok(out)
 }
 
 /// Compiles every loaded program with the model's JIT into the region after `REGION`, its
 /// helper calls going to the helpers' shims. The scenario's profile decides the bytes, except
 /// the mitigations: native execution runs a plain `ret`, no ENDBR, as the trampoline does.
-fn write_jit_images(b: &mut Builder, l: &mut Loaded, profile: &Profile) -> Result<(), ExecError> {
-    use fsession_core::jit::{compile, subprogs, Addresses, JitInput};
+fn write_jit_images(
+    b: &mut Builder,
+    l: &mut Loaded,
+    fixed: &[(Vec<Insn>, u64)],
+    profile: &Profile,
+) -> Result<(), ExecError> {
     let mut native = profile.clone();
     native.mitigations = Mitigations::default();
-    let mut off = REGION;
-    for p in &mut l.progs {
-        let jit_err = |error| ExecError::Jit {
-            program: p.name.clone(),
-            error,
-        };
-        let fixed = fsession_core::kernel::miscfix::misc_fixups(&p.insns).map_err(|e| ExecError::Fixup {
-            program: p.name.clone(),
-            error: e.to_string(),
-        })?;
-        let decoded = fsession_core::isa::decode_program_internal(&fixed).map_err(|error| ExecError::Decode {
-            program: p.name.clone(),
-            error,
-        })?;
-        let mut calls = BTreeMap::new();
-        for (slot, instr) in &decoded {
-            if let fsession_core::isa::Instr::CallHelper(id) = instr {
-                let k = rt::JIT_HELPERS
+    let mut at = b.addr(REGION);
+    for (p, (fixed, room)) in l.progs.iter_mut().zip(fixed) {
+        let site = Site {
+            images: images_from(at),
+            helper: |id| {
+                rt::JIT_HELPERS
                     .iter()
-                    .position(|(h, _)| h == id)
-                    .ok_or(ExecError::Emu(EmuError::Load {
-                        program: p.name.clone(),
-                        error: fsession_core::interp::VmError {
-                            pc: *slot,
-                            kind: fsession_core::interp::VmErrorKind::UnknownHelper { id: *id },
-                        },
-                    }))?;
-                calls.insert(*slot, b.shim(SHIM_HELPERS + k));
-            }
-        }
-        let subs = subprogs(&fixed).map_err(jit_err)?;
-        let stride = jit_stride(&p.insns);
-        let base = b.addr(off);
-        let per = (stride / subs.len().max(1)) as u64 / 16 * 16;
-        let addrs = Addresses {
-            images: (0..subs.len() as u64).map(|k| base + k * per).collect(),
+                    .position(|(h, _)| *h == id)
+                    .map(|k| b.shim(SHIM_HELPERS + k))
+            },
             call_base: b.addr(0),
-            calls,
-            ..Addresses::default()
+            return_thunk: None,
+            indirect_thunk_array: None,
         };
-        let input = JitInput {
-            insns: &fixed,
-            stack_depths: None,
-        };
-        let image = compile(&input, &native, &addrs).map_err(jit_err)?;
+        let image = compile_rewritten(fixed, &native, site).map_err(|error| ExecError::Jit {
+            program: p.name.clone(),
+            error,
+        })?;
         for f in &image.funcs {
-            let at = (f.addr - b.addr(0)) as usize;
-            b.put(
-                at,
-                &f.bytes,
-                PieceKind::JitImage {
-                    program: p.name.clone(),
-                },
-            )?;
+            let kind = PieceKind::JitImage {
+                program: p.name.clone(),
+            };
+            b.put((f.addr - b.addr(0)) as usize, &f.bytes, kind)?;
         }
         p.image = Some(image.funcs[0].addr);
-        off += stride;
+        at += room;
     }
     Ok(())
 }
@@ -600,18 +578,18 @@ pub fn build_with(
         .map(|m| vec![0u8; m.value_size as usize].into_boxed_slice())
         .collect();
     let mut loaded = load_programs(&report, &maps)?;
-    let jit_len: usize = if engine == ProgEngine::Interp {
-        0
-    } else {
-        loaded.progs.iter().map(|p| jit_stride(&p.insns)).sum()
+    let fixed = match engine {
+        ProgEngine::Interp => vec![],
+        ProgEngine::Jit | ProgEngine::JitDirect => rewritten(&loaded)?,
     };
+    let jit_len: u64 = fixed.iter().map(|(_, room)| room).sum();
     let mut b = Builder {
-        region: CodeRegion::new(REGION + jit_len)?,
+        region: CodeRegion::new(REGION + jit_len as usize)?,
         pieces: vec![],
     };
     b.write_fixed_code(s, &report)?;
     if engine != ProgEngine::Interp {
-        write_jit_images(&mut b, &mut loaded, &report.profile)?;
+        write_jit_images(&mut b, &mut loaded, &fixed, &report.profile)?;
     }
     let (encoded, placed, wasm_bytes) = if report.trampoline.is_empty() {
         // Not traced: the entry is a 5-byte nop, as ftrace leaves an unpatched site.

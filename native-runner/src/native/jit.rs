@@ -1,15 +1,15 @@
 //! JIT images on this CPU. The model's JIT compiles the program at the address of one code
-//! region that also holds the helpers' realigning shims and the thunks the image jumps to, so
-//! every rel32 reaches; the region becomes read+execute (never writable and executable at
+//! region that also holds the helpers' shims (a tail jump where the stack is already aligned,
+//! a realigning call elsewhere) and the thunks the image jumps to, so every rel32 reaches; the region becomes read+execute (never writable and executable at
 //! once), and a forked child calls the image as the kernel calls `bpf_func`: a C call with the
 //! arguments in rdi and rsi. A program that faults ends the child, not the runner.
 
 use super::codegen::{shim, CodegenError};
 use super::mem::{CodeRegion, MemError, Shared};
-use fsession_core::isa::{decode_program_internal, Insn, Instr};
+use fsession_core::isa::Insn;
+use fsession_core::jit::load::{compile_rewritten, image_room, images_from, rewrite, Site};
 use fsession_core::jit::run::JitRunError;
-use fsession_core::jit::{compile, subprogs, Addresses, JitImage, JitInput, INDIRECT_THUNK_SIZE};
-use fsession_core::kernel::miscfix::{misc_fixups, MiscFixError};
+use fsession_core::jit::{JitImage, INDIRECT_THUNK_SIZE};
 use fsession_core::kernel::profile::Profile;
 
 /// Why a program did not run to its exit on this CPU.
@@ -60,22 +60,11 @@ const THUNKS: u64 = 0x800;
 const RETURN_THUNK: u64 = 0xff0;
 const IMAGES: u64 = 0x1000;
 
-/// A compiled program in its executable region.
+/// A compiled program in its executable region (kept mapped while the image is in use).
 pub struct NativeImage {
-    region: CodeRegion,
+    _region: CodeRegion,
     /// The image (addresses are this process's).
     pub image: JitImage,
-}
-
-impl NativeImage {
-    /// The main program's entry.
-    pub fn entry(&self) -> u64 {
-        self.image.funcs[0].addr
-    }
-    /// The region's base (for messages).
-    pub fn base(&self) -> u64 {
-        self.region.addr()
-    }
 }
 
 /// `jmp reg` for each of the 16 registers, 32 bytes apart (`__x86_indirect_thunk_array`).
@@ -95,71 +84,24 @@ fn thunks() -> Vec<u8> {
 
 /// Compiles a conformance program (after the verifier's rewrites) into executable memory.
 pub fn compile_conformance(insns: &[Insn], profile: &Profile) -> Result<NativeImage, NativeJitError> {
-    let prep = NativeJitError::Prepare;
-    let fixed = misc_fixups(insns).map_err(|e| prep(JitRunError::Fixup(e)))?;
-    let decoded = decode_program_internal(&fixed).map_err(|e| prep(JitRunError::Fixup(MiscFixError::Decode(e))))?;
-    let subs = subprogs(&fixed).map_err(|e| prep(JitRunError::Jit(e)))?;
-    let strides: Vec<u64> = subs
-        .iter()
-        .map(|s| ((s.end - s.start + 2) as u64 * 128).div_ceil(64) * 64)
-        .collect();
-    let helpers = conformance_helpers();
-    // Near the helpers' code, so that calls the frame keeps 16-byte aligned can go to them
-    // directly (rel32); elsewhere, or out of reach, through the realigning shims.
-    let size = (IMAGES + strides.iter().sum::<u64>()) as usize;
-    let mut region = CodeRegion::near(helpers[0].1.wrapping_sub(0x4000_0000), size)?;
+    let fixed = rewrite(insns).map_err(NativeJitError::Prepare)?;
+    let room = image_room(&fixed).map_err(NativeJitError::Prepare)?;
+    let mut region = CodeRegion::new((IMAGES + room) as usize)?;
     let base = region.addr();
-    let reach = |target: u64| {
-        let d = target.wrapping_sub(base) as i64;
-        d.unsigned_abs() < 0x7000_0000
-    };
-    let mut images = Vec::with_capacity(subs.len());
-    let mut at = base + IMAGES;
-    for s in &strides {
-        images.push(at);
-        at += s;
-    }
-    let mut addrs = Addresses {
-        images,
+    let helpers = conformance_helpers();
+    let site = Site {
+        images: images_from(base + IMAGES),
+        helper: |id| {
+            helpers
+                .iter()
+                .position(|(h, _)| *h == id)
+                .map(|k| base + SHIM_STRIDE * k as u64)
+        },
         call_base: base,
         return_thunk: Some(base + RETURN_THUNK),
         indirect_thunk_array: Some(base + THUNKS),
-        ..Addresses::default()
     };
-    for (index, instr) in &decoded {
-        if let Instr::CallHelper(id) = instr {
-            let k = helpers
-                .iter()
-                .position(|(h, _)| h == id)
-                .ok_or(prep(JitRunError::UnknownHelper { index: *index, id: *id }))?;
-            addrs.calls.insert(*index, base + SHIM_STRIDE * k as u64);
-        }
-    }
-    let input = JitInput {
-        insns: &fixed,
-        stack_depths: None,
-    };
-    let mut image = compile(&input, profile, &addrs).map_err(|e| prep(JitRunError::Jit(e)))?;
-    // A call site whose frame is 16-byte aligned (the entry is called from Rust with the C
-    // ABI's alignment: rbp is 16-aligned; then the stack and the pushes) calls the helper
-    // itself; the bytes change only in the rel32 of those calls.
-    let mut direct = false;
-    for (index, instr) in &decoded {
-        let Instr::CallHelper(id) = instr else { continue };
-        let Some((f, _)) = image.range_of(*index) else { continue };
-        let pushes = f.callee_saved.iter().filter(|b| **b).count() as u64 + if f.tail_call_reachable { 2 } else { 0 };
-        let aligned = (u64::from(f.stack) + 8 * pushes).is_multiple_of(16);
-        let Some(&(_, target)) = helpers.iter().find(|(h, _)| h == id) else {
-            continue;
-        };
-        if aligned && reach(target) && f.index == 0 {
-            addrs.calls.insert(*index, target);
-            direct = true;
-        }
-    }
-    if direct {
-        image = compile(&input, profile, &addrs).map_err(|e| prep(JitRunError::Jit(e)))?;
-    }
+    let image = compile_rewritten(&fixed, profile, site).map_err(NativeJitError::Prepare)?;
     for (k, (_, f)) in helpers.iter().enumerate() {
         let ip = base + SHIM_STRIDE * k as u64;
         region.write((ip - base) as usize, &shim(ip, *f)?)?;
@@ -170,10 +112,15 @@ pub fn compile_conformance(insns: &[Insn], profile: &Profile) -> Result<NativeIm
         region.write((f.addr - base) as usize, &f.bytes)?;
     }
     region.make_executable()?;
-    Ok(NativeImage { region, image })
+    Ok(NativeImage { _region: region, image })
 }
 
 impl NativeImage {
+    /// The main program's entry.
+    pub fn entry(&self) -> u64 {
+        self.image.funcs[0].addr
+    }
+
     /// Calls the image in this process with `mem` as r1 and its length as r2, returning r0
     /// (benchmarks: no fork per call).
     ///

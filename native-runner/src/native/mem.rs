@@ -42,18 +42,11 @@ pub struct CodeRegion {
 impl CodeRegion {
     /// Maps `len` bytes read+write.
     pub fn new(len: usize) -> Result<CodeRegion, MemError> {
-        Self::near(0, len)
-    }
-
-    /// Maps `len` bytes read+write, at `hint` if that range is free (the kernel's choice
-    /// otherwise: callers check the reach they need).
-    pub fn near(hint: u64, len: usize) -> Result<CodeRegion, MemError> {
         let len = len.div_ceil(4096) * 4096;
-        // SAFETY: an anonymous private mapping; the address is only a hint (no MAP_FIXED), so no
-        // existing mapping is replaced; checked for MAP_FAILED.
+        // SAFETY: an anonymous private mapping with no fixed address; checked for MAP_FAILED.
         let p = unsafe {
             libc::mmap(
-                (hint & !0xfff) as *mut libc::c_void,
+                std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
